@@ -1,0 +1,34 @@
+"""jaxreparam: pathwise gradients through random samples, as pure JAX functions."""
+
+from jaxreparam import distributions, kl
+from jaxreparam._checks import checked, checking
+from jaxreparam.base import Family, family_of, register_family
+from jaxreparam.distributions import (
+    FAMILIES,
+    entropy,
+    log_prob,
+    normal,
+    sample,
+    sample_and_log_prob,
+)
+from jaxreparam.kl import kl_divergence, register_kl
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "FAMILIES",
+    "Family",
+    "checked",
+    "checking",
+    "distributions",
+    "entropy",
+    "family_of",
+    "kl",
+    "kl_divergence",
+    "log_prob",
+    "normal",
+    "register_family",
+    "register_kl",
+    "sample",
+    "sample_and_log_prob",
+]

@@ -1,0 +1,108 @@
+"""The `Family` bundle, the params-type registry and the type aliases.
+
+A family is a module of pure functions over one params ``NamedTuple``. The
+``Family`` bundle gathers those functions so that estimators, objectives and the
+fitting loop can take "a family" as one argument, as optax's
+``GradientTransformation`` bundles ``init`` and ``update``.
+
+Params store *unconstrained* values (``log_scale`` rather than ``scale``), so an
+optax step can never move a parameter out of its domain; ``init`` maps natural
+values to params and is differentiable, and ``to_natural`` maps back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import jax
+
+__all__ = [
+    "Array",
+    "ArrayLike",
+    "Family",
+    "PRNGKey",
+    "Shape",
+    "family_of",
+    "register_family",
+]
+
+Array = jax.Array
+ArrayLike = Any  # jax.typing.ArrayLike, kept loose for pytrees of params
+PRNGKey = jax.Array
+Shape = Sequence[int]
+
+
+def _missing(name: str) -> Callable[..., Any]:
+    def unavailable(*args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"this family has no closed-form {name}")
+
+    unavailable.__name__ = f"no_{name}"
+    return unavailable
+
+
+class Family(NamedTuple):
+    """The functions of one distribution family, bundled.
+
+    Attributes:
+        name: the family's name, as in ``jaxreparam.distributions.<name>``.
+        params_type: the ``NamedTuple`` type of its params.
+        init: ``init(**natural) -> params``; validates concrete values.
+        sample: ``sample(key, params, sample_shape=()) -> z``, pathwise
+            differentiable in ``params``; shape ``sample_shape + batch_shape +
+            event_shape``.
+        log_prob: ``log_prob(params, z)``; event dimensions reduced.
+        sample_and_log_prob: both at once, sharing work.
+        to_natural: ``params -> dict`` of natural values, the inverse of ``init``.
+        batch_shape: ``params -> tuple``.
+        event_shape: ``params -> tuple``.
+        reparameterized: whether ``sample`` is fully pathwise differentiable in
+            every parameter.
+        entropy, mean, variance: closed forms, ``params -> array``.
+        cdf, icdf: ``cdf(params, z)`` and ``icdf(params, u)`` (univariate only).
+    """
+
+    name: str
+    params_type: type
+    init: Callable[..., Any]
+    sample: Callable[..., Array]
+    log_prob: Callable[..., Array]
+    sample_and_log_prob: Callable[..., tuple[Array, Array]]
+    to_natural: Callable[[Any], dict[str, Array]]
+    batch_shape: Callable[[Any], tuple[int, ...]]
+    event_shape: Callable[[Any], tuple[int, ...]]
+    reparameterized: bool = True
+    entropy: Callable[..., Array] = _missing("entropy")
+    mean: Callable[..., Array] = _missing("mean")
+    variance: Callable[..., Array] = _missing("variance")
+    cdf: Callable[..., Array] = _missing("cdf")
+    icdf: Callable[..., Array] = _missing("icdf")
+
+    def has(self, name: str) -> bool:
+        """Whether the family has the closed-form function ``name``."""
+        return not getattr(getattr(self, name), "__name__", "").startswith("no_")
+
+
+_FAMILIES: dict[type, Family] = {}
+
+
+def register_family(family: Family) -> Family:
+    """Registers ``family`` so that ``family_of`` finds it by its params type."""
+    _FAMILIES[family.params_type] = family
+    return family
+
+
+def family_of(params: Any) -> Family:
+    """The family whose params type is ``type(params)``.
+
+    Raises:
+        TypeError: if no family has that params type.
+    """
+    try:
+        return _FAMILIES[type(params)]
+    except KeyError:
+        known = ", ".join(sorted(t.__name__ for t in _FAMILIES))
+        raise TypeError(
+            f"params of type {type(params).__name__} belong to no registered "
+            f"family; known params types: {known}"
+        ) from None

@@ -1,0 +1,47 @@
+"""Distribution families: one module each, plus dispatch on the params' type.
+
+Each family module (``normal``, ``laplace``, ...) holds pure functions over one
+params ``NamedTuple`` and a ``family`` bundle. The functions below look the family
+up from ``type(params)``: a convenience on top of the modules, never the only way in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jaxreparam.base import Array, family_of
+from jaxreparam.distributions import (
+    normal,
+)
+
+__all__ = [
+    "FAMILIES",
+    "entropy",
+    "log_prob",
+    "normal",
+    "sample",
+    "sample_and_log_prob",
+]
+
+#: Every family bundle, by name.
+FAMILIES = {module.family.name: module.family for module in (normal,)}
+
+
+def sample(key: Any, params: Any, sample_shape=()) -> Array:
+    """``sample`` of the family that ``params`` belongs to."""
+    return family_of(params).sample(key, params, sample_shape)
+
+
+def log_prob(params: Any, z: Any) -> Array:
+    """``log_prob`` of the family that ``params`` belongs to."""
+    return family_of(params).log_prob(params, z)
+
+
+def sample_and_log_prob(key: Any, params: Any, sample_shape=()) -> tuple[Array, Array]:
+    """``sample_and_log_prob`` of the family that ``params`` belongs to."""
+    return family_of(params).sample_and_log_prob(key, params, sample_shape)
+
+
+def entropy(params: Any) -> Array:
+    """``entropy`` of the family that ``params`` belongs to."""
+    return family_of(params).entropy(params)

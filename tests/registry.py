@@ -1,0 +1,66 @@
+"""The registry of every family under test: one ``Case`` each.
+
+The contract tests (``test_contract.py``) run every generic check over ``CASES``;
+the univariate tests (``test_univariate.py``) also compare each case that has a
+``scipy`` reference against scipy.stats, sample by sample and gradient by
+gradient. To put a new family under test, add one ``Case`` here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+import scipy.stats as st
+
+import jaxreparam as jr
+from jaxreparam.base import Family
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One family under test.
+
+    Attributes:
+        family: the family bundle.
+        natural: natural values for ``family.init`` with a non-trivial batch shape
+            (numpy float64; the tests cast them).
+        scipy: ``**natural -> frozen scipy.stats distribution`` (univariate only),
+            the independent reference for densities, CDFs, moments and gradients.
+        positive: natural arguments that must be strictly positive.
+        invalid: more invalid inputs: ``(overrides, substring of the message)``.
+        test_functions: names of ``FUNCTIONS`` whose expectation's gradient is
+            checked against scipy (only those with a finite expectation).
+    """
+
+    family: Family
+    natural: dict[str, np.ndarray]
+    scipy: Callable[..., Any] | None = None
+    positive: tuple[str, ...] = ()
+    invalid: tuple[tuple[dict[str, Any], str], ...] = ()
+    test_functions: tuple[str, ...] = ("linear", "quadratic", "sin")
+
+
+#: Functions ``f`` whose ``grad E[f(z)]`` is tested: name -> (jax f, numpy f).
+FUNCTIONS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
+    "linear": (lambda z: 2.0 * z - 1.0, lambda z: 2.0 * z - 1.0),
+    "quadratic": (lambda z: z**2, lambda z: z**2),
+    "sin": (jnp.sin, np.sin),
+}
+
+
+def _a(*values: float) -> np.ndarray:
+    return np.asarray(values, dtype=np.float64)
+
+
+CASES: dict[str, Case] = {
+    "normal": Case(
+        jr.normal.family,
+        {"loc": _a(0.5, -1.0), "scale": _a(1.5, 0.3)},
+        scipy=lambda loc, scale: st.norm(loc, scale),
+        positive=("scale",),
+    ),
+}
