@@ -64,3 +64,17 @@ CASES: dict[str, Case] = {
         positive=("scale",),
     ),
 }
+
+
+#: Pairs ``(name, family_p, natural_p, family_q, natural_q)`` with an analytic KL,
+#: checked against a Monte Carlo estimate in ``test_kl.py``. Every registered pair
+#: must appear here at least once.
+KL_CASES: list[tuple[str, Family, dict, Family, dict]] = [
+    (
+        "normal-normal",
+        jr.normal.family,
+        {"loc": _a(0.5, -1.0), "scale": _a(1.5, 0.3)},
+        jr.normal.family,
+        {"loc": _a(0.0, 0.2), "scale": _a(1.0, 0.7)},
+    ),
+]
