@@ -86,7 +86,7 @@ def is_concrete(x: Any) -> bool:
 
 def check_key(key: Any, name: str = "key") -> jax.Array:
     """Accepts one typed key (``jax.random.key``) or one legacy uint32 key."""
-    if isinstance(key, jax.Array | np.ndarray) and jax.dtypes.issubdtype(
+    if isinstance(key, jax.Array) and jax.dtypes.issubdtype(
         key.dtype, jax.dtypes.prng_key
     ):
         if key.ndim != 0:
