@@ -1,6 +1,6 @@
 """jaxreparam: pathwise gradients through random samples, as pure JAX functions."""
 
-from jaxreparam import distributions, kl
+from jaxreparam import distributions, estimators, implicit, kl
 from jaxreparam._checks import checked, checking
 from jaxreparam.base import Family, family_of, register_family
 from jaxreparam.distributions import (
@@ -11,6 +11,7 @@ from jaxreparam.distributions import (
     sample,
     sample_and_log_prob,
 )
+from jaxreparam.implicit import implicit_sampler
 from jaxreparam.kl import kl_divergence, register_kl
 
 __version__ = "0.1.0"
@@ -22,7 +23,10 @@ __all__ = [
     "checking",
     "distributions",
     "entropy",
+    "estimators",
     "family_of",
+    "implicit",
+    "implicit_sampler",
     "kl",
     "kl_divergence",
     "log_prob",
