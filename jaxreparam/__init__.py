@@ -6,6 +6,8 @@ from jaxreparam.base import Family, family_of, register_family
 from jaxreparam.distributions import (
     FAMILIES,
     entropy,
+    exponential,
+    half_normal,
     log_prob,
     normal,
     sample,
@@ -24,7 +26,9 @@ __all__ = [
     "distributions",
     "entropy",
     "estimators",
+    "exponential",
     "family_of",
+    "half_normal",
     "implicit",
     "implicit_sampler",
     "kl",

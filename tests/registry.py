@@ -63,6 +63,18 @@ CASES: dict[str, Case] = {
         scipy=lambda loc, scale: st.norm(loc, scale),
         positive=("scale",),
     ),
+    "exponential": Case(
+        jr.exponential.family,
+        {"rate": _a(1.5, 0.3)},
+        scipy=lambda rate: st.expon(scale=1.0 / rate),
+        positive=("rate",),
+    ),
+    "half_normal": Case(
+        jr.half_normal.family,
+        {"scale": _a(1.5, 0.3)},
+        scipy=lambda scale: st.halfnorm(scale=scale),
+        positive=("scale",),
+    ),
 }
 
 

@@ -11,12 +11,16 @@ from typing import Any
 
 from jaxreparam.base import Array, family_of
 from jaxreparam.distributions import (
+    exponential,
+    half_normal,
     normal,
 )
 
 __all__ = [
     "FAMILIES",
     "entropy",
+    "exponential",
+    "half_normal",
     "log_prob",
     "normal",
     "sample",
@@ -24,7 +28,14 @@ __all__ = [
 ]
 
 #: Every family bundle, by name.
-FAMILIES = {module.family.name: module.family for module in (normal,)}
+FAMILIES = {
+    module.family.name: module.family
+    for module in (
+        normal,
+        exponential,
+        half_normal,
+    )
+}
 
 
 def sample(key: Any, params: Any, sample_shape=()) -> Array:

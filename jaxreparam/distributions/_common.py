@@ -29,3 +29,18 @@ def prepare(
     shape = _checks.check_sample_shape(sample_shape) + tuple(batch_shape)
     dtype = jnp.result_type(*params)
     return key, shape, dtype
+
+
+def log_prob_on_support(
+    log_density: Any, z: Any, inside: jax.Array, fill: Any
+) -> jax.Array:
+    """``log_density(z)`` where ``inside``, ``-inf`` elsewhere; NaN stays NaN.
+
+    Off the support ``log_density`` is evaluated at ``fill`` (a point inside), so
+    that neither its value nor its gradient is NaN there; a NaN ``z`` or a NaN
+    parameter (an invalid value under jit) still gives NaN.
+    """
+    z = jnp.asarray(z)
+    keep = inside | jnp.isnan(z)
+    value = log_density(jnp.where(keep, z, fill))
+    return jnp.where(keep | jnp.isnan(value), value, -jnp.inf)
