@@ -56,6 +56,26 @@ def _a(*values: float) -> np.ndarray:
     return np.asarray(values, dtype=np.float64)
 
 
+class _KumaraswamyReference(st.rv_continuous):
+    """Kumaraswamy(a, b) on (0, 1) from its textbook formulas (scipy has none).
+
+    Moments and entropy are left to scipy's generic quadrature, so they share
+    no formula with the library's closed forms.
+    """
+
+    def _pdf(self, x, a, b):
+        return a * b * x ** (a - 1) * (1 - x**a) ** (b - 1)
+
+    def _cdf(self, x, a, b):
+        return 1 - (1 - x**a) ** b
+
+    def _ppf(self, q, a, b):
+        return (1 - (1 - q) ** (1 / b)) ** (1 / a)
+
+
+kumaraswamy_reference = _KumaraswamyReference(a=0.0, b=1.0, name="kumaraswamy")
+
+
 CASES: dict[str, Case] = {
     "normal": Case(
         jr.normal.family,
@@ -74,6 +94,33 @@ CASES: dict[str, Case] = {
         {"scale": _a(1.5, 0.3)},
         scipy=lambda scale: st.halfnorm(scale=scale),
         positive=("scale",),
+    ),
+    "uniform": Case(
+        jr.uniform.family,
+        {"low": _a(0.5, -1.0), "high": _a(2.0, 0.3)},
+        scipy=lambda low, high: st.uniform(low, high - low),
+        invalid=(({"low": 5.0, "high": 1.0}, "high"),),
+    ),
+    "weibull": Case(
+        jr.weibull.family,
+        {"scale": _a(1.5, 0.7), "concentration": _a(2.0, 0.8)},
+        scipy=lambda scale, concentration: st.weibull_min(c=concentration, scale=scale),
+        positive=("scale", "concentration"),
+    ),
+    "kumaraswamy": Case(
+        jr.kumaraswamy.family,
+        {"concentration1": _a(2.0, 0.8), "concentration0": _a(3.0, 1.5)},
+        scipy=lambda concentration1, concentration0: kumaraswamy_reference(
+            concentration1, concentration0
+        ),
+        positive=("concentration1", "concentration0"),
+    ),
+    # concentration > 4, so that E[z^2] and its gradient's variance are finite.
+    "pareto": Case(
+        jr.pareto.family,
+        {"scale": _a(1.5, 0.5), "concentration": _a(5.0, 6.5)},
+        scipy=lambda scale, concentration: st.pareto(b=concentration, scale=scale),
+        positive=("scale", "concentration"),
     ),
 }
 

@@ -13,7 +13,12 @@ from jaxreparam.base import Array, family_of
 from jaxreparam.distributions import (
     exponential,
     half_normal,
+    kumaraswamy,
+    multivariate_normal,
     normal,
+    pareto,
+    uniform,
+    weibull,
 )
 
 __all__ = [
@@ -21,20 +26,39 @@ __all__ = [
     "entropy",
     "exponential",
     "half_normal",
+    "kumaraswamy",
     "log_prob",
+    "multivariate_normal",
+    "multivariate_normal_diag",
+    "multivariate_normal_low_rank",
+    "multivariate_normal_tril",
     "normal",
+    "pareto",
     "sample",
     "sample_and_log_prob",
+    "uniform",
+    "weibull",
 ]
 
-#: Every family bundle, by name.
+#: The multivariate normal's three family bundles, by their family names.
+multivariate_normal_diag = multivariate_normal.diag
+multivariate_normal_tril = multivariate_normal.tril
+multivariate_normal_low_rank = multivariate_normal.low_rank
+
+#: Every family bundle, by name (a module contributes ``families`` or ``family``).
 FAMILIES = {
-    module.family.name: module.family
+    family.name: family
     for module in (
         normal,
         exponential,
         half_normal,
+        uniform,
+        weibull,
+        kumaraswamy,
+        pareto,
+        multivariate_normal,
     )
+    for family in getattr(module, "families", None) or (module.family,)
 }
 
 
