@@ -14,7 +14,6 @@ from jaxreparam.distributions import (
     exponential,
     half_normal,
     kumaraswamy,
-    multivariate_normal,
     normal,
     pareto,
     uniform,
@@ -28,10 +27,6 @@ __all__ = [
     "half_normal",
     "kumaraswamy",
     "log_prob",
-    "multivariate_normal",
-    "multivariate_normal_diag",
-    "multivariate_normal_low_rank",
-    "multivariate_normal_tril",
     "normal",
     "pareto",
     "sample",
@@ -39,11 +34,6 @@ __all__ = [
     "uniform",
     "weibull",
 ]
-
-#: The multivariate normal's three family bundles, by their family names.
-multivariate_normal_diag = multivariate_normal.diag
-multivariate_normal_tril = multivariate_normal.tril
-multivariate_normal_low_rank = multivariate_normal.low_rank
 
 #: Every family bundle, by name (a module contributes ``families`` or ``family``).
 FAMILIES = {
@@ -56,7 +46,6 @@ FAMILIES = {
         weibull,
         kumaraswamy,
         pareto,
-        multivariate_normal,
     )
     for family in getattr(module, "families", None) or (module.family,)
 }
