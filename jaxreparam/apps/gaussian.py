@@ -137,12 +137,13 @@ def _fit(key, loss, params, optimizer, steps: int, report) -> tuple[Any, np.ndar
 
 def _progress(steps: int):
     """A tqdm bar on a terminal outside CI; plain printed lines otherwise."""
-    use_bar = sys.stdout.isatty() and not os.environ.get("CI")
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        use_bar = False
-    if use_bar:
+    tqdm = None
+    if sys.stdout.isatty() and not os.environ.get("CI"):
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            pass
+    if tqdm is not None:
         bar = tqdm(total=steps, desc="fitting")
 
         def report(done, losses):
