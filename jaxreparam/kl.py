@@ -11,9 +11,17 @@ from collections.abc import Callable
 from typing import Any
 
 import jax.numpy as jnp
+from jax.scipy.special import gammaln
 
 from jaxreparam.base import Array
-from jaxreparam.distributions import normal
+from jaxreparam.distributions import (
+    exponential,
+    half_normal,
+    normal,
+    pareto,
+    uniform,
+    weibull,
+)
 
 __all__ = ["kl_divergence", "register_kl", "registered_pairs"]
 
@@ -64,3 +72,61 @@ def _kl_normal_normal(p: normal.NormalParams, q: normal.NormalParams) -> Array:
     log_ratio = p.log_scale - q.log_scale
     diff = (p.loc - q.loc) * jnp.exp(-q.log_scale)
     return 0.5 * (jnp.exp(2 * log_ratio) + diff**2 - 1.0) - log_ratio
+
+
+def _inf_unless(nested: Array, value: Array) -> Array:
+    """``value`` where the supports nest, ``+inf`` elsewhere; NaN stays NaN."""
+    return jnp.where(nested | jnp.isnan(value), value, jnp.inf)
+
+
+@register_kl(exponential.ExponentialParams, exponential.ExponentialParams)
+def _kl_exponential_exponential(
+    p: exponential.ExponentialParams, q: exponential.ExponentialParams
+) -> Array:
+    # log(rate_p / rate_q) + rate_q / rate_p - 1, with r = log(rate_q / rate_p).
+    r = q.log_rate - p.log_rate
+    return jnp.expm1(r) - r
+
+
+@register_kl(half_normal.HalfNormalParams, half_normal.HalfNormalParams)
+def _kl_half_normal_half_normal(
+    p: half_normal.HalfNormalParams, q: half_normal.HalfNormalParams
+) -> Array:
+    # log(scale_q / scale_p) + (scale_p^2 / scale_q^2 - 1) / 2.
+    r = p.log_scale - q.log_scale
+    return 0.5 * jnp.expm1(2 * r) - r
+
+
+@register_kl(uniform.UniformParams, uniform.UniformParams)
+def _kl_uniform_uniform(p: uniform.UniformParams, q: uniform.UniformParams) -> Array:
+    # log(width_q / width_p) when [low_p, high_p] lies in [low_q, high_q].
+    high_p = p.low + jnp.exp(p.log_width)
+    high_q = q.low + jnp.exp(q.log_width)
+    nested = (p.low >= q.low) & (high_p <= high_q)
+    value = q.log_width - p.log_width + 0 * (p.low + q.low)  # NaN low: NaN
+    return _inf_unless(nested, value)
+
+
+@register_kl(weibull.WeibullParams, weibull.WeibullParams)
+def _kl_weibull_weibull(p: weibull.WeibullParams, q: weibull.WeibullParams) -> Array:
+    # E_p[log z] = log s_p - gamma / c_p and E_p[(z / s_q)^c_q] =
+    # (s_p / s_q)^c_q Gamma(1 + c_q / c_p), with gamma Euler's constant.
+    c_p, c_q = jnp.exp(p.log_concentration), jnp.exp(q.log_concentration)
+    log_scale_ratio = p.log_scale - q.log_scale
+    return (
+        p.log_concentration
+        - q.log_concentration
+        - c_q * log_scale_ratio
+        - jnp.euler_gamma * (1 - c_q / c_p)
+        - 1
+        + jnp.exp(c_q * log_scale_ratio + gammaln(1 + c_q / c_p))
+    )
+
+
+@register_kl(pareto.ParetoParams, pareto.ParetoParams)
+def _kl_pareto_pareto(p: pareto.ParetoParams, q: pareto.ParetoParams) -> Array:
+    # log(c_p / c_q) + c_q / c_p - 1 + c_q log(s_p / s_q) when s_p >= s_q.
+    r = q.log_concentration - p.log_concentration
+    log_scale_ratio = p.log_scale - q.log_scale
+    value = jnp.expm1(r) - r + jnp.exp(q.log_concentration) * log_scale_ratio
+    return _inf_unless(log_scale_ratio >= 0, value)
