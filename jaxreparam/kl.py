@@ -17,6 +17,8 @@ from jaxreparam.base import Array
 from jaxreparam.distributions import (
     exponential,
     half_normal,
+    laplace,
+    lognormal,
     normal,
     pareto,
     uniform,
@@ -72,6 +74,28 @@ def _kl_normal_normal(p: normal.NormalParams, q: normal.NormalParams) -> Array:
     log_ratio = p.log_scale - q.log_scale
     diff = (p.loc - q.loc) * jnp.exp(-q.log_scale)
     return 0.5 * (jnp.exp(2 * log_ratio) + diff**2 - 1.0) - log_ratio
+
+
+@register_kl(lognormal.LogNormalParams, lognormal.LogNormalParams)
+def _kl_lognormal_lognormal(
+    p: lognormal.LogNormalParams, q: lognormal.LogNormalParams
+) -> Array:
+    # exp is a bijection, so the KL is that of the two normals of log z.
+    log_ratio = p.log_scale - q.log_scale
+    diff = (p.loc - q.loc) * jnp.exp(-q.log_scale)
+    return 0.5 * (jnp.exp(2 * log_ratio) + diff**2 - 1.0) - log_ratio
+
+
+@register_kl(laplace.LaplaceParams, laplace.LaplaceParams)
+def _kl_laplace_laplace(p: laplace.LaplaceParams, q: laplace.LaplaceParams) -> Array:
+    # log(b_q / b_p) + |mu_p - mu_q| / b_q + (b_p / b_q) exp(-|mu_p - mu_q| / b_p) - 1
+    log_ratio = p.log_scale - q.log_scale
+    distance = jnp.abs(p.loc - q.loc)
+    return (
+        distance * jnp.exp(-q.log_scale)
+        - log_ratio
+        + jnp.expm1(log_ratio - distance * jnp.exp(-p.log_scale))
+    )
 
 
 def _inf_unless(nested: Array, value: Array) -> Array:

@@ -122,6 +122,38 @@ CASES: dict[str, Case] = {
         scipy=lambda scale, concentration: st.pareto(b=concentration, scale=scale),
         positive=("scale", "concentration"),
     ),
+    "lognormal": Case(
+        jr.lognormal.family,
+        {"loc": _a(0.2, -0.5), "scale": _a(0.5, 0.3)},
+        scipy=lambda loc, scale: st.lognorm(s=scale, scale=np.exp(loc)),
+        positive=("scale",),
+    ),
+    "laplace": Case(
+        jr.laplace.family,
+        {"loc": _a(0.5, -1.0), "scale": _a(1.5, 0.3)},
+        scipy=lambda loc, scale: st.laplace(loc, scale),
+        positive=("scale",),
+    ),
+    "logistic": Case(
+        jr.logistic.family,
+        {"loc": _a(0.5, -1.0), "scale": _a(1.5, 0.3)},
+        scipy=lambda loc, scale: st.logistic(loc, scale),
+        positive=("scale",),
+    ),
+    # No mean: E[z] and E[z^2] are undefined, so only E[sin z] is tested.
+    "cauchy": Case(
+        jr.cauchy.family,
+        {"loc": _a(0.5, -1.0), "scale": _a(1.5, 0.3)},
+        scipy=lambda loc, scale: st.cauchy(loc, scale),
+        positive=("scale",),
+        test_functions=("sin",),
+    ),
+    "gumbel": Case(
+        jr.gumbel.family,
+        {"loc": _a(0.5, -1.0), "scale": _a(1.5, 0.3)},
+        scipy=lambda loc, scale: st.gumbel_r(loc, scale),
+        positive=("scale",),
+    ),
 }
 
 
@@ -170,5 +202,19 @@ KL_CASES: list[tuple[str, Family, dict, Family, dict]] = [
         {"scale": _a(1.5, 0.5), "concentration": _a(5.0, 6.5)},
         jr.pareto.family,
         {"scale": _a(1.0, 0.5), "concentration": _a(3.0, 8.0)},
+    ),
+    (
+        "lognormal-lognormal",
+        jr.lognormal.family,
+        {"loc": _a(0.2, -0.5), "scale": _a(0.5, 0.3)},
+        jr.lognormal.family,
+        {"loc": _a(0.0, 0.1), "scale": _a(0.8, 0.4)},
+    ),
+    (  # |loc_p - loc_q| both above and below scale_p
+        "laplace-laplace",
+        jr.laplace.family,
+        {"loc": _a(0.5, -1.0), "scale": _a(1.5, 0.3)},
+        jr.laplace.family,
+        {"loc": _a(0.0, 0.2), "scale": _a(1.0, 0.7)},
     ),
 ]

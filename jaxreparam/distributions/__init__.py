@@ -11,9 +11,14 @@ from typing import Any
 
 from jaxreparam.base import Array, family_of
 from jaxreparam.distributions import (
+    cauchy,
     exponential,
+    gumbel,
     half_normal,
     kumaraswamy,
+    laplace,
+    logistic,
+    lognormal,
     normal,
     pareto,
     uniform,
@@ -22,11 +27,16 @@ from jaxreparam.distributions import (
 
 __all__ = [
     "FAMILIES",
+    "cauchy",
     "entropy",
     "exponential",
+    "gumbel",
     "half_normal",
     "kumaraswamy",
+    "laplace",
     "log_prob",
+    "logistic",
+    "lognormal",
     "normal",
     "pareto",
     "sample",
@@ -46,6 +56,11 @@ FAMILIES = {
         weibull,
         kumaraswamy,
         pareto,
+        lognormal,
+        laplace,
+        logistic,
+        cauchy,
+        gumbel,
     )
     for family in getattr(module, "families", None) or (module.family,)
 }
