@@ -4,10 +4,11 @@ Density: ``q(z) = a b z^(a - 1) (1 - z^a)^(b - 1)`` for ``0 < z < 1``, with
 ``a = concentration1`` and ``b = concentration0`` (numpyro's and TFP's names). It
 resembles ``Beta(a, b)`` but has a closed-form CDF, ``1 - (1 - z^a)^b``.
 Reparameterization: ``u ~ U(0, 1)``,
-``z = (1 - (1 - u)^(1/b))^(1/a)``, computed as
-``w = -expm1(log1p(-u) / b)``, ``z = exp(log(w) / a)``: no cancellation near
-either end. The uniform is drawn in ``[tiny, 1)`` and ``w`` kept at least
-``tiny``, so ``log(w)`` and every gradient stay finite.
+``z = (1 - (1 - u)^(1/b))^(1/a)``, computed in log space as
+``log(w) = log(-expm1(log1p(-u) / b))``, ``z = exp(log(w) / a)``: no
+cancellation near either end. The uniform is drawn in ``[tiny, 1)``, and where
+``log1p(-u) / b`` underflows ``log(w)`` comes from ``log(-log1p(-u)) - log(b)``,
+so ``log(w)``, the fused density and every gradient stay finite in float32.
 Params store ``log_concentration1`` and ``log_concentration0``.
 
 References:
@@ -99,9 +100,17 @@ def _log1mexp(x: Array) -> Array:
 
 
 def _log_w(params: KumaraswamyParams, log1m_u: Array) -> Array:
-    """``log(z^a) = log(1 - (1 - u)^(1/b))`` from ``log1p(-u)``, at least log(tiny)."""
-    w = -jnp.expm1(log1m_u * jnp.exp(-params.log_concentration0))
-    return jnp.log(jnp.maximum(w, jnp.finfo(w.dtype).tiny))
+    """``log(z^a) = log(1 - (1 - u)^(1/b)) = log(-expm1(x))``, ``x = log1p(-u) / b``.
+
+    Near ``u = 0``, ``x`` can underflow (``u = tiny``, ``b > 1``) and
+    ``-expm1(x)`` with it; there ``log(-expm1(x)) = log(-x) + x/2 + O(x^2)``, and
+    ``log(-x) = log(-log1p(-u)) - log(b)`` is finite, as are its gradients.
+    """
+    log_neg_x = jnp.log(-log1m_u) - params.log_concentration0
+    x = -jnp.exp(log_neg_x)
+    small = x > -math.sqrt(jnp.finfo(x.dtype).eps)  # dropped x^2/24 < eps
+    large_x = jnp.where(small, -1.0, x)  # no inf on the branch not taken
+    return jnp.where(small, log_neg_x + 0.5 * x, _log1mexp(large_x))
 
 
 def _log1m_u(key: ArrayLike, params: KumaraswamyParams, sample_shape) -> Array:
@@ -214,8 +223,8 @@ def cdf(params: KumaraswamyParams, z: ArrayLike) -> Array:
 
 def icdf(params: KumaraswamyParams, u: ArrayLike) -> Array:
     """The quantile function, ``(1 - (1 - u)^(1/b))^(1/a)``."""
-    w = -jnp.expm1(jnp.log1p(-u) * jnp.exp(-params.log_concentration0))
-    return jnp.exp(jnp.log(w) * jnp.exp(-params.log_concentration1))
+    log_w = _log_w(params, jnp.log1p(-jnp.asarray(u)))
+    return jnp.exp(log_w * jnp.exp(-params.log_concentration1))
 
 
 batch_shape = _common.scalar_batch_shape

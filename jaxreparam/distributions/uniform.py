@@ -3,7 +3,10 @@
 Density: ``q(z) = 1 / (high - low)`` for ``low <= z <= high``.
 Reparameterization: ``u ~ U[0, 1)``, ``z = low + (high - low) u``.
 Params store ``low`` and ``log_width = log(high - low)``, so no optimizer step can
-make ``high <= low``.
+make ``high <= low``. The stored upper end, ``low + exp(log_width)`` (what
+``to_natural`` returns), can differ from the ``high`` given to ``init`` by
+round-off (about one float32 ulp of the width); samples lie in ``[low, stored
+high]``, and ``log_prob`` at either form of ``high`` is ``-log(high - low)``.
 """
 
 from __future__ import annotations
