@@ -20,6 +20,7 @@ import jax
 __all__ = [
     "Array",
     "ArrayLike",
+    "Bijector",
     "Family",
     "PRNGKey",
     "Shape",
@@ -81,6 +82,37 @@ class Family(NamedTuple):
     def has(self, name: str) -> bool:
         """Whether the family has the closed-form function ``name``."""
         return not getattr(getattr(self, name), "__name__", "").startswith("no_")
+
+
+def _same_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(shape)
+
+
+class Bijector(NamedTuple):
+    """The functions of one bijector, bundled (distrax's names and signatures).
+
+    Attributes:
+        name: the bijector's name, as in ``jaxreparam.bijectors.<name>``.
+        params_type: the ``NamedTuple`` type of its params (empty for a
+            parameter-free bijector, so that all bijectors compose alike).
+        init: ``init(**natural) -> params``; validates concrete values.
+        forward_and_log_det: ``(params, x) -> (y, log|det dy/dx|)``.
+        inverse_and_log_det: ``(params, y) -> (x, log|det dx/dy|)``.
+        event_ndims: ``0`` for an elementwise bijector, whose log-determinant
+            has the shape of ``x``; ``1`` for one acting on the last axis, whose
+            log-determinant has the shape ``x.shape[:-1]``.
+        forward_shape: the shape of ``y`` from the shape of ``x``.
+        inverse_shape: the shape of ``x`` from the shape of ``y``.
+    """
+
+    name: str
+    params_type: type
+    init: Callable[..., Any]
+    forward_and_log_det: Callable[[Any, Array], tuple[Array, Array]]
+    inverse_and_log_det: Callable[[Any, Array], tuple[Array, Array]]
+    event_ndims: int = 0
+    forward_shape: Callable[[tuple[int, ...]], tuple[int, ...]] = _same_shape
+    inverse_shape: Callable[[tuple[int, ...]], tuple[int, ...]] = _same_shape
 
 
 _FAMILIES: dict[type, Family] = {}

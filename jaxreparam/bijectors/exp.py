@@ -1,0 +1,81 @@
+"""The exponential bijector, ``y = exp(x)``: the real line onto ``(0, inf)``.
+
+``log|dy/dx| = x``. Its inverse is ``x = log y``, with ``log|dx/dy| = -log y``.
+In float32, ``exp`` underflows to 0 below ``x`` of about -103 and overflows above
+88; :mod:`jaxreparam.bijectors.softplus` grows only linearly, which keeps
+gradients tamer when a positive value is fitted.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax.numpy as jnp
+
+from jaxreparam.base import Array, ArrayLike, Bijector
+
+__all__ = [
+    "ExpParams",
+    "bijector",
+    "forward",
+    "forward_and_log_det",
+    "init",
+    "inverse",
+    "inverse_and_log_det",
+]
+
+
+class ExpParams(NamedTuple):
+    """No params."""
+
+
+def init() -> ExpParams:
+    """The (empty) params."""
+    return ExpParams()
+
+
+def forward_and_log_det(params: ExpParams, x: ArrayLike) -> tuple[Array, Array]:
+    """``(exp(x), x)``, elementwise.
+
+    Args:
+        params: ``ExpParams()``.
+        x: real values, any shape.
+
+    Returns:
+        ``y`` and ``log|dy/dx|``, both of the shape of ``x``.
+
+    Examples:
+        >>> import jaxreparam.bijectors as jb
+        >>> y, log_det = jb.exp.forward_and_log_det(jb.exp.init(), 0.0)
+        >>> float(y), float(log_det)
+        (1.0, 0.0)
+    """
+    del params
+    x = jnp.asarray(x)
+    return jnp.exp(x), x
+
+
+def inverse_and_log_det(params: ExpParams, y: ArrayLike) -> tuple[Array, Array]:
+    """``(log y, -log y)``, elementwise; NaN for ``y < 0``."""
+    del params
+    x = jnp.log(y)
+    return x, -x
+
+
+def forward(params: ExpParams, x: ArrayLike) -> Array:
+    """``exp(x)``."""
+    return forward_and_log_det(params, x)[0]
+
+
+def inverse(params: ExpParams, y: ArrayLike) -> Array:
+    """``log(y)``."""
+    return inverse_and_log_det(params, y)[0]
+
+
+bijector = Bijector(
+    name="exp",
+    params_type=ExpParams,
+    init=init,
+    forward_and_log_det=forward_and_log_det,
+    inverse_and_log_det=inverse_and_log_det,
+)

@@ -1,0 +1,117 @@
+"""The affine sigmoid, ``y = low + (high - low) sigmoid(x)``: reals onto an interval.
+
+``log|dy/dx| = log(high - low) + log_sigmoid(x) + log_sigmoid(-x)``. The inverse
+is ``x = log(u) - log1p(-u)`` with ``u = (y - low) / (high - low)``. In float32,
+``sigmoid(x)`` rounds to 1 above ``x`` of about 17, where ``y`` reaches ``high``:
+keep unconstrained values moderate (a variational guide's are, near its mean).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from jaxreparam import _checks
+from jaxreparam.base import Array, ArrayLike, Bijector
+
+__all__ = [
+    "SigmoidParams",
+    "bijector",
+    "forward",
+    "forward_and_log_det",
+    "init",
+    "inverse",
+    "inverse_and_log_det",
+]
+
+
+class SigmoidParams(NamedTuple):
+    """Params: the interval's ends ``low < high``, broadcastable with the values."""
+
+    low: Array
+    high: Array
+
+
+def init(*, low: ArrayLike = 0.0, high: ArrayLike = 1.0) -> SigmoidParams:
+    """Params of the map onto ``(low, high)``.
+
+    Args:
+        low: the lower end, finite.
+        high: the upper end, finite and greater than ``low``, broadcastable
+            with it.
+
+    Returns:
+        ``SigmoidParams``.
+
+    Raises:
+        TypeError: an argument has an integer, bool or complex dtype.
+        ValueError: a concrete argument is non-finite, ``high <= low``, or the
+            shapes do not broadcast.
+
+    Examples:
+        >>> import jaxreparam.bijectors as jb
+        >>> jb.sigmoid.init(low=-1.0, high=2.0)
+        SigmoidParams(low=Array(-1., ...), high=Array(2., ...))
+    """
+    where = "sigmoid.init"
+    low = _checks.real(where, "low", low)
+    high = _checks.real(where, "high", high)
+    _checks.broadcast_shapes(where, low=low.shape, high=high.shape)
+    low, high = _checks.same_dtype(low, high)
+    width = _checks.check_value(
+        where, "high - low", high - low, lambda w: w > 0, "positive"
+    )
+    return SigmoidParams(low, low + width)
+
+
+def forward_and_log_det(params: SigmoidParams, x: ArrayLike) -> tuple[Array, Array]:
+    """``y = low + (high - low) sigmoid(x)`` and ``log|dy/dx|``, elementwise.
+
+    Args:
+        params: ``SigmoidParams``.
+        x: real values, broadcastable with the params.
+
+    Returns:
+        ``y`` and ``log|dy/dx|``, both of the broadcast shape.
+
+    Examples:
+        >>> import jaxreparam.bijectors as jb
+        >>> params = jb.sigmoid.init(low=2.0, high=4.0)
+        >>> y, _ = jb.sigmoid.forward_and_log_det(params, 0.0)
+        >>> float(y)
+        3.0
+    """
+    x = jnp.asarray(x)
+    width = params.high - params.low
+    y = params.low + width * jax.nn.sigmoid(x)
+    log_det = jnp.log(width) + jax.nn.log_sigmoid(x) + jax.nn.log_sigmoid(-x)
+    return y, log_det
+
+
+def inverse_and_log_det(params: SigmoidParams, y: ArrayLike) -> tuple[Array, Array]:
+    """``x = logit((y - low) / (high - low))`` and ``log|dx/dy|``; NaN outside."""
+    width = params.high - params.low
+    u = (jnp.asarray(y) - params.low) / width
+    log_u, log_v = jnp.log(u), jnp.log1p(-u)
+    return log_u - log_v, -(jnp.log(width) + log_u + log_v)
+
+
+def forward(params: SigmoidParams, x: ArrayLike) -> Array:
+    """``low + (high - low) sigmoid(x)``."""
+    return forward_and_log_det(params, x)[0]
+
+
+def inverse(params: SigmoidParams, y: ArrayLike) -> Array:
+    """``logit((y - low) / (high - low))``."""
+    return inverse_and_log_det(params, y)[0]
+
+
+bijector = Bijector(
+    name="sigmoid",
+    params_type=SigmoidParams,
+    init=init,
+    forward_and_log_det=forward_and_log_det,
+    inverse_and_log_det=inverse_and_log_det,
+)

@@ -1,0 +1,85 @@
+"""The softplus bijector, ``y = log(1 + exp(x))``: the real line onto ``(0, inf)``.
+
+``dy/dx = sigmoid(x)``, so ``log|dy/dx| = log_sigmoid(x)``. The inverse is
+``x = log(expm1(y)) = y + log(-expm1(-y))``, written in the second form so that
+it neither overflows for large ``y`` nor loses precision for small ``y``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from jaxreparam.base import Array, ArrayLike, Bijector
+
+__all__ = [
+    "SoftplusParams",
+    "bijector",
+    "forward",
+    "forward_and_log_det",
+    "init",
+    "inverse",
+    "inverse_and_log_det",
+]
+
+
+class SoftplusParams(NamedTuple):
+    """No params."""
+
+
+def init() -> SoftplusParams:
+    """The (empty) params."""
+    return SoftplusParams()
+
+
+def forward_and_log_det(params: SoftplusParams, x: ArrayLike) -> tuple[Array, Array]:
+    """``(softplus(x), log_sigmoid(x))``, elementwise.
+
+    Args:
+        params: ``SoftplusParams()``.
+        x: real values, any shape.
+
+    Returns:
+        ``y`` and ``log|dy/dx|``, both of the shape of ``x``.
+
+    Examples:
+        >>> import jaxreparam.bijectors as jb
+        >>> y, log_det = jb.softplus.forward_and_log_det(jb.softplus.init(), 0.0)
+        >>> round(float(y), 4), round(float(log_det), 4)  # log 2, log 1/2
+        (0.6931, -0.6931)
+    """
+    del params
+    x = jnp.asarray(x)
+    return jax.nn.softplus(x), jax.nn.log_sigmoid(x)
+
+
+def inverse_and_log_det(params: SoftplusParams, y: ArrayLike) -> tuple[Array, Array]:
+    """``x = y + log(-expm1(-y))`` and ``-log(-expm1(-y))``; NaN for ``y < 0``.
+
+    ``sigmoid(x) = 1 - exp(-y)``, so the log-determinant needs no ``x``.
+    """
+    del params
+    y = jnp.asarray(y)
+    log_slope = jnp.log(-jnp.expm1(-y))
+    return y + log_slope, -log_slope
+
+
+def forward(params: SoftplusParams, x: ArrayLike) -> Array:
+    """``softplus(x)``."""
+    return forward_and_log_det(params, x)[0]
+
+
+def inverse(params: SoftplusParams, y: ArrayLike) -> Array:
+    """The inverse softplus of ``y``."""
+    return inverse_and_log_det(params, y)[0]
+
+
+bijector = Bijector(
+    name="softplus",
+    params_type=SoftplusParams,
+    init=init,
+    forward_and_log_det=forward_and_log_det,
+    inverse_and_log_det=inverse_and_log_det,
+)

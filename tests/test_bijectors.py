@@ -1,0 +1,153 @@
+"""Tests of jaxreparam.bijectors: round trips, log-determinants, shapes, domains."""
+
+import inspect
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxreparam.bijectors as jb
+from jaxreparam.base import Bijector
+
+# name -> (module, params builder, shape of x with a batch axis)
+CASES = {
+    "identity": (jb.identity, jb.identity.init, (4, 3)),
+    "exp": (jb.exp, jb.exp.init, (4, 3)),
+    "softplus": (jb.softplus, jb.softplus.init, (4, 3)),
+    "sigmoid": (jb.sigmoid, lambda: jb.sigmoid.init(low=-1.0, high=2.5), (4, 3)),
+    "sigmoid_batch": (
+        jb.sigmoid,
+        lambda: jb.sigmoid.init(low=jnp.array([0.0, -3.0, 1.0]), high=10.0),
+        (4, 3),
+    ),
+    "stick_breaking": (jb.stick_breaking, jb.stick_breaking.init, (4, 3)),
+    "stick_breaking_k2": (jb.stick_breaking, jb.stick_breaking.init, (5, 1)),
+}
+
+
+def _x(shape, dtype=jnp.float32, spread=2.0):
+    return spread * jax.random.normal(jax.random.key(7), shape, dtype)
+
+
+@pytest.fixture(params=sorted(CASES))
+def case(request):
+    return CASES[request.param]
+
+
+def _square_map(module, params):
+    """x -> y as a map between spaces of equal dimension (drops y's last entry)."""
+    if module.bijector.event_ndims == 1:
+        return lambda x: module.forward(params, x)[:-1]
+    return lambda x: module.forward(params, x)
+
+
+def test_log_det_matches_the_jacobian(case):
+    """log|det jax.jacobian| in float64, for each row of a batch of points."""
+    module, init, shape = case
+    with jax.enable_x64(True):
+        params = jax.tree.map(lambda p: jnp.asarray(p, jnp.float64), init())
+        xs = _x(shape, jnp.float64)
+        _, log_det = module.forward_and_log_det(params, xs)
+        jacobians = np.asarray(jax.vmap(jax.jacobian(_square_map(module, params)))(xs))
+    if module.bijector.event_ndims == 1:
+        expected = np.linalg.slogdet(jacobians)[1]
+    else:  # elementwise: a diagonal Jacobian for each row
+        diagonals = np.diagonal(jacobians, axis1=-2, axis2=-1)
+        np.testing.assert_array_equal(
+            jacobians, diagonals[..., None] * np.eye(shape[-1])
+        )
+        expected = np.log(np.abs(diagonals))
+    np.testing.assert_allclose(log_det, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_inverse_undoes_forward_and_negates_the_log_det(case):
+    module, init, shape = case
+    params, x = init(), _x(shape)
+    y, log_det = module.forward_and_log_det(params, x)
+    x_back, inverse_log_det = module.inverse_and_log_det(params, y)
+    np.testing.assert_allclose(x_back, x, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(inverse_log_det, -log_det, rtol=1e-4, atol=1e-4)
+
+
+def test_shapes_and_dtypes(case):
+    module, init, shape = case
+    bijector = module.bijector
+    for dtype in (jnp.float32, jnp.float64):
+        with jax.enable_x64(dtype == jnp.float64):
+            params = jax.tree.map(lambda p, d=dtype: jnp.asarray(p, d), init())
+            y, log_det = module.forward_and_log_det(params, _x(shape, dtype))
+            assert y.shape == bijector.forward_shape(shape)
+            assert bijector.inverse_shape(y.shape) == shape
+            assert log_det.shape == shape[: len(shape) - bijector.event_ndims]
+            assert y.dtype == log_det.dtype == dtype
+
+
+def test_jit_and_vmap_agree_with_eager(case):
+    module, init, shape = case
+    params, x = init(), _x(shape)
+    eager = module.forward_and_log_det(params, x)
+    jitted = jax.jit(module.forward_and_log_det)(params, x)
+    mapped = jax.vmap(module.forward_and_log_det, (None, 0))(params, x)
+    for a, b, c in zip(eager, jitted, mapped, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+        np.testing.assert_allclose(a, c, rtol=1e-6)
+
+
+DOMAINS = {
+    "exp": lambda y: y > 0,
+    "softplus": lambda y: y > 0,
+    "sigmoid": lambda y: (y > -1.0) & (y < 2.5),
+    "stick_breaking": lambda y: (y > 0).all(-1) & (jnp.abs(y.sum(-1) - 1) < 1e-5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DOMAINS))
+def test_forward_lands_inside_the_domain(name):
+    module, init, _ = CASES[name]
+    x = jnp.linspace(-15.0, 15.0, 61)
+    x = x[:, None] * jnp.array([1.0, -0.5, 0.3]) if name == "stick_breaking" else x
+    y, log_det = module.forward_and_log_det(init(), x)
+    assert bool(jnp.all(DOMAINS[name](y)))
+    assert bool(jnp.all(jnp.isfinite(log_det)))
+
+
+def test_stick_breaking_centre_and_simplex_gradients():
+    y = jb.stick_breaking.forward(jb.stick_breaking.init(), jnp.zeros(4))
+    np.testing.assert_allclose(y, np.full(5, 0.2), rtol=1e-6)
+    grad = jax.grad(lambda x: jb.stick_breaking.forward(jb.stick_breaking.init(), x)[0])
+    assert bool(jnp.all(jnp.isfinite(grad(jnp.array([30.0, -30.0, 0.0])))))
+
+
+def test_sigmoid_init_checks_the_interval():
+    with pytest.raises(ValueError, match="high - low"):
+        jb.sigmoid.init(low=1.0, high=1.0)
+    with pytest.raises(ValueError, match="low"):
+        jb.sigmoid.init(low=jnp.nan, high=1.0)
+    with pytest.raises(TypeError, match="high"):
+        jb.sigmoid.init(low=0, high=jnp.array(2))
+    bad = jax.jit(lambda low: jb.sigmoid.forward(jb.sigmoid.init(low=low), 0.0))(2.0)
+    assert bool(jnp.isnan(bad))  # an invalid traced interval gives NaN, not numbers
+
+
+def test_inverse_outside_the_domain_is_nan():
+    assert bool(jnp.isnan(jb.exp.inverse(jb.exp.init(), -1.0)))
+    assert bool(jnp.isnan(jb.softplus.inverse(jb.softplus.init(), -1.0)))
+    assert bool(jnp.isnan(jb.sigmoid.inverse(jb.sigmoid.init(), 1.5)))
+    x = jb.stick_breaking.inverse(jb.stick_breaking.init(), jnp.array([-0.5, 1.5]))
+    assert bool(jnp.any(jnp.isnan(x)))
+
+
+def test_bundles_and_signatures():
+    assert set(jb.BIJECTORS) == {
+        "identity",
+        "exp",
+        "softplus",
+        "sigmoid",
+        "stick_breaking",
+    }
+    for bijector in jb.BIJECTORS.values():
+        assert isinstance(bijector, Bijector)
+        assert isinstance(bijector.init(), bijector.params_type)
+        for function in (bijector.forward_and_log_det, bijector.inverse_and_log_det):
+            assert list(inspect.signature(function).parameters)[0] == "params"
