@@ -27,8 +27,23 @@ def case(request):
 
 
 def first(case):
-    """The first element of every natural value, as Python floats."""
-    return {k: float(np.ravel(v)[0]) for k, v in case.natural.items()}
+    """The first batch element of every natural value, as Python floats.
+
+    A value with trailing non-batch axes (``case.params_event_ndims``: a mixture's
+    component axis) keeps them, as a float64 array.
+    """
+    out = {}
+    for k, v in case.natural.items():
+        trailing = _trailing(case, k, v)
+        value = np.reshape(v, (-1,) + trailing)[0]
+        out[k] = np.array(value, np.float64) if trailing else float(value)
+    return out
+
+
+def _trailing(case, name, value):
+    """The shape of the axes of ``value`` that are not batch axes."""
+    ndims = dict(case.params_event_ndims).get(name, 0)
+    return np.shape(value)[np.ndim(value) - ndims :]
 
 
 def reference(case, nat=None):
@@ -78,7 +93,10 @@ def test_samples_follow_the_cdf(case, transform):
     z = np.asarray(sample(jax.random.key(11), params, (NUM_KS,)), np.float64)
     batch = case.family.batch_shape(params)
     z = z.reshape(NUM_KS, -1)
-    nat = {k: np.broadcast_to(v, batch).ravel() for k, v in case.natural.items()}
+    nat = {}
+    for k, v in case.natural.items():
+        trailing = _trailing(case, k, v)
+        nat[k] = np.broadcast_to(v, batch + trailing).reshape((-1,) + trailing)
     for i in range(z.shape[1]):
         ref = case.scipy(**{k: v[i] for k, v in nat.items()})
         assert st.kstest(z[:, i], ref.cdf).pvalue > 0.01, i
@@ -139,10 +157,24 @@ def test_pathwise_gradient_matches_reference(case, fn_name):
 
         jac = jax.jacfwd(per_sample)({k: jnp.float64(v) for k, v in nat.items()})
     for name, value in nat.items():
-        g = np.asarray(jac[name])
-        h = 1e-5 * max(1.0, abs(value))
-        up = scipy_expectation(case, fn_name, dict(nat, **{name: value + h}))
-        down = scipy_expectation(case, fn_name, dict(nat, **{name: value - h}))
-        expected = (up - down) / (2 * h)
-        se = g.std() / np.sqrt(NUM_GRAD)
-        assert abs(g.mean() - expected) < 5 * se + 1e-6, (name, g.mean(), expected, se)
+        for index in np.ndindex(np.shape(value)):  # the one index () of a scalar
+            g = np.asarray(jac[name])[(slice(None), *index)]
+            h = 1e-5 * max(1.0, abs(np.asarray(value)[index]))
+            up = scipy_expectation(case, fn_name, _bump(nat, name, index, h))
+            down = scipy_expectation(case, fn_name, _bump(nat, name, index, -h))
+            expected = (up - down) / (2 * h)
+            se = g.std() / np.sqrt(NUM_GRAD)
+            assert abs(g.mean() - expected) < 5 * se + 1e-6, (
+                name,
+                index,
+                g.mean(),
+                expected,
+                se,
+            )
+
+
+def _bump(nat, name, index, h):
+    """``nat`` with element ``index`` of ``nat[name]`` moved by ``h``."""
+    value = np.array(nat[name], np.float64)
+    value[index] += h
+    return dict(nat, **{name: value if value.ndim else float(value)})

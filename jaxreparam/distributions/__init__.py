@@ -19,8 +19,11 @@ from jaxreparam.distributions import (
     laplace,
     logistic,
     lognormal,
+    mixture,
     normal,
     pareto,
+    relaxed_bernoulli,
+    relaxed_one_hot_categorical,
     uniform,
     weibull,
 )
@@ -37,13 +40,20 @@ __all__ = [
     "log_prob",
     "logistic",
     "lognormal",
+    "mixture",
+    "mixture_normal",
     "normal",
     "pareto",
+    "relaxed_bernoulli",
+    "relaxed_one_hot_categorical",
     "sample",
     "sample_and_log_prob",
     "uniform",
     "weibull",
 ]
+
+#: The mixture of Normals, ``mixture.make(normal.family)``.
+mixture_normal = mixture.normal
 
 #: Every family bundle, by name (a module contributes ``families`` or ``family``).
 FAMILIES = {
@@ -61,6 +71,9 @@ FAMILIES = {
         logistic,
         cauchy,
         gumbel,
+        mixture,
+        relaxed_bernoulli,
+        relaxed_one_hot_categorical,
     )
     for family in getattr(module, "families", None) or (module.family,)
 }
