@@ -17,6 +17,18 @@ scalar; the estimators ``jax.vmap`` it over the draws. A draw's log-density is
 the sum of ``family.log_prob`` over the batch dimensions, the density of the
 whole draw, so a family with a batch of ``D`` independent Normals is a
 diagonal Gaussian in ``D`` dimensions.
+
+This module defines the two basic estimators and gathers the others:
+
+* :func:`pathwise` and :func:`score_function` (with a constant ``baseline``);
+* from :mod:`jaxreparam.control_variates`, the score function with a moving
+  average baseline in explicit state (:func:`score_function_moving_average`,
+  :class:`BaselineState`, :func:`init_baseline`), with the leave-one-out
+  baseline (:func:`score_function_leave_one_out`), and with a control variate
+  whose expectation is differentiated pathwise
+  (:func:`score_function_control_variate`);
+* from :mod:`jaxreparam.measure_valued`, the coupled measure-valued derivative
+  for Gaussians (:func:`measure_valued`).
 """
 
 from __future__ import annotations
@@ -27,31 +39,29 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from jaxreparam import _estimation
 from jaxreparam.base import Array, ArrayLike, Family
+from jaxreparam.control_variates import (
+    BaselineState,
+    init_baseline,
+    score_function_control_variate,
+    score_function_leave_one_out,
+    score_function_moving_average,
+    taylor_control_variate,
+)
+from jaxreparam.measure_valued import measure_valued
 
-__all__ = ["pathwise", "score_function"]
-
-
-def _check_num_samples(where: str, num_samples: Any) -> int:
-    if isinstance(num_samples, bool) or not isinstance(num_samples, int):
-        raise TypeError(
-            f"{where}: num_samples must be a Python int, got "
-            f"{type(num_samples).__name__} {num_samples!r}"
-        )
-    if num_samples < 1:
-        raise ValueError(f"{where}: num_samples must be >= 1, got {num_samples}")
-    return num_samples
-
-
-def _evaluate(where: str, f: Callable[[Array], ArrayLike], z: Array) -> Array:
-    """``f`` applied to each of the draws ``z``, checked to give one scalar each."""
-    values = jax.vmap(f)(z)
-    if jnp.ndim(values) != 1:
-        raise ValueError(
-            f"{where}: f must map one draw of shape {z.shape[1:]} to a scalar, "
-            f"got values of shape {jnp.shape(values)[1:]} per draw"
-        )
-    return jnp.asarray(values)
+__all__ = [
+    "BaselineState",
+    "init_baseline",
+    "measure_valued",
+    "pathwise",
+    "score_function",
+    "score_function_control_variate",
+    "score_function_leave_one_out",
+    "score_function_moving_average",
+    "taylor_control_variate",
+]
 
 
 def pathwise(
@@ -98,14 +108,10 @@ def pathwise(
         Kingma & Welling, "Auto-Encoding Variational Bayes", ICLR 2014.
     """
     where = "estimators.pathwise"
-    num_samples = _check_num_samples(where, num_samples)
-    if not family.reparameterized:
-        raise ValueError(
-            f"{where}: family {family.name!r} is not reparameterized; use "
-            "estimators.score_function"
-        )
+    num_samples = _estimation.check_num_samples(where, num_samples)
+    _estimation.check_reparameterized(where, family, "score_function")
     z = family.sample(key, params, (num_samples,))
-    return jnp.mean(_evaluate(where, f, z))
+    return jnp.mean(_estimation.evaluate(where, f, z))
 
 
 def score_function(
@@ -115,16 +121,23 @@ def score_function(
     family: Family,
     *,
     num_samples: int = 1,
+    baseline: ArrayLike = 0.0,
 ) -> Array:
     """The score-function (REINFORCE, likelihood-ratio) estimator of ``E_q[f(z)]``.
 
     Draws ``z_s ~ q`` with no gradient through the draw and returns the surrogate
-    ``mean_s [f(z_s) + sg(f(z_s)) (log q(z_s) - sg(log q(z_s)))]``, where ``sg``
-    is ``jax.lax.stop_gradient``. The second term is exactly zero, so the value is
-    ``mean_s f(z_s)``; its gradient is ``mean_s f(z_s) grad_params log q(z_s)``.
+    ``mean_s [f(z_s) + sg(f(z_s) - b) (log q(z_s) - sg(log q(z_s)))]``, where
+    ``sg`` is ``jax.lax.stop_gradient`` and ``b`` the constant ``baseline``. The
+    second term is exactly zero, so the value is ``mean_s f(z_s)``; its gradient
+    is ``mean_s (f(z_s) - b) grad_params log q(z_s)``, unbiased for any ``b``
+    that does not depend on the draws, since ``E_q[grad log q] = 0``.
     ``f`` need not be differentiable, and the family need not be
     reparameterized. Gradients of ``f`` with respect to anything else it closes
     over (model parameters, say) still flow through the first term.
+
+    Baselines that adapt are in :mod:`jaxreparam.control_variates`:
+    :func:`score_function_moving_average` (state carried explicitly) and
+    :func:`score_function_leave_one_out` (from the other draws).
 
     Args:
         key: a PRNG key (``jax.random.key`` or legacy ``PRNGKey``).
@@ -132,13 +145,16 @@ def score_function(
         f: maps one draw, of shape ``batch_shape + event_shape``, to a scalar.
         family: the ``Family`` bundle of ``params``.
         num_samples: the number of draws averaged, a positive Python int.
+        baseline: a scalar subtracted from ``f`` in the score term only (it may
+            be a traced value, but must not depend on the draws).
 
     Returns:
         A scalar whose value is the Monte Carlo estimate and whose gradient
         with respect to ``params`` is the score-function gradient estimate.
 
     Raises:
-        ValueError: ``num_samples < 1`` or ``f`` does not return a scalar.
+        ValueError: ``num_samples < 1``, ``baseline`` is not a scalar, or ``f``
+            does not return a scalar.
         TypeError: ``num_samples`` is not an int.
 
     Examples:
@@ -155,10 +171,13 @@ def score_function(
         connectionist reinforcement learning", Machine Learning 8, 1992.
     """
     where = "estimators.score_function"
-    num_samples = _check_num_samples(where, num_samples)
+    num_samples = _estimation.check_num_samples(where, num_samples)
+    if jnp.ndim(baseline) != 0:
+        raise ValueError(
+            f"{where}: baseline must be a scalar, got shape {jnp.shape(baseline)}"
+        )
     z = jax.lax.stop_gradient(family.sample(key, params, (num_samples,)))
-    values = _evaluate(where, f, z)
-    log_q = family.log_prob(params, z)
-    log_q = jnp.sum(log_q, axis=tuple(range(1, log_q.ndim)))  # density of a draw
-    score = log_q - jax.lax.stop_gradient(log_q)  # zero; gradient grad log q
-    return jnp.mean(values + jax.lax.stop_gradient(values) * score)
+    values = _estimation.evaluate(where, f, z)
+    log_q = _estimation.draw_log_prob(family, params, z)
+    weights = jax.lax.stop_gradient(values - baseline)
+    return jnp.mean(values + _estimation.score_term(weights, log_q))

@@ -1,0 +1,82 @@
+"""Helpers shared by the gradient estimators (private).
+
+Every estimator module builds its surrogate from the same few pieces: a checked
+number of draws, ``f`` applied to each draw, the log-density of a whole draw, and
+the score-function term whose value is zero and whose gradient is
+``weight * grad log q``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from jaxreparam.base import Array, ArrayLike, Family
+
+
+def check_num_samples(where: str, num_samples: Any, minimum: int = 1) -> int:
+    """``num_samples`` as a Python int of at least ``minimum``."""
+    if isinstance(num_samples, bool) or not isinstance(num_samples, int):
+        raise TypeError(
+            f"{where}: num_samples must be a Python int, got "
+            f"{type(num_samples).__name__} {num_samples!r}"
+        )
+    if num_samples < minimum:
+        raise ValueError(
+            f"{where}: num_samples must be >= {minimum}, got {num_samples}"
+        )
+    return num_samples
+
+
+def check_reparameterized(where: str, family: Family, instead: str) -> None:
+    """Refuses a family whose sampler is not pathwise differentiable."""
+    if not family.reparameterized:
+        raise ValueError(
+            f"{where}: family {family.name!r} is not reparameterized; use "
+            f"estimators.{instead}"
+        )
+
+
+def evaluate(where: str, f: Callable[[Array], ArrayLike], z: Array) -> Array:
+    """``f`` applied to each of the draws ``z``, checked to give one scalar each."""
+    values = jax.vmap(f)(z)
+    if jnp.ndim(values) != 1:
+        raise ValueError(
+            f"{where}: f must map one draw of shape {z.shape[1:]} to a scalar, "
+            f"got values of shape {jnp.shape(values)[1:]} per draw"
+        )
+    return jnp.asarray(values)
+
+
+def draw_log_prob(family: Family, params: Any, z: Array) -> Array:
+    """The log-density of each whole draw in ``z`` (leading axis: the draws).
+
+    ``family.log_prob`` reduces the event dimensions; the batch dimensions are
+    summed here, so a batch of independent variables is one joint draw.
+    """
+    log_q = family.log_prob(params, z)
+    return jnp.sum(log_q, axis=tuple(range(1, log_q.ndim)))
+
+
+def score_term(weights: Array, log_q: Array) -> Array:
+    """``weights * (log_q - sg(log_q))``: zero in value, ``weights grad log q``.
+
+    ``weights`` are not stopped: whatever they depend on besides the params
+    (a learned control variate, say) receives a zero first-order gradient from
+    this term, while the params' gradient is ``weights * grad log q``, the
+    weights taken as constants only if they do not depend on the params.
+    """
+    return weights * (log_q - jax.lax.stop_gradient(log_q))
+
+
+def zero_with_gradient(fun: Callable[[Array], Array], z: Array) -> Array:
+    """``fun(z) - fun(sg(z))``: zero in value, the pathwise gradient of ``fun(z)``.
+
+    Unlike ``fun(z) - sg(fun(z))``, anything ``fun`` closes over gets a zero
+    gradient, while the params' gradient through ``z`` stays differentiable in
+    those closed-over values (as RELAX's variance objective needs).
+    """
+    return fun(z) - fun(jax.lax.stop_gradient(z))
