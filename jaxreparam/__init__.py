@@ -1,6 +1,6 @@
 """jaxreparam: pathwise gradients through random samples, as pure JAX functions."""
 
-from jaxreparam import distributions, estimators, implicit, kl
+from jaxreparam import diagnostics, distributions, estimators, implicit, kl
 from jaxreparam._checks import checked, checking
 from jaxreparam.base import Family, family_of, register_family
 from jaxreparam.distributions import (
@@ -37,6 +37,7 @@ __all__ = [
     "cauchy",
     "checked",
     "checking",
+    "diagnostics",
     "distributions",
     "entropy",
     "estimators",
