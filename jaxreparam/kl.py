@@ -19,6 +19,7 @@ from jaxreparam.distributions import (
     half_normal,
     laplace,
     lognormal,
+    multivariate_normal,
     normal,
     pareto,
     uniform,
@@ -154,3 +155,57 @@ def _kl_pareto_pareto(p: pareto.ParetoParams, q: pareto.ParetoParams) -> Array:
     log_scale_ratio = p.log_scale - q.log_scale
     value = jnp.expm1(r) - r + jnp.exp(q.log_concentration) * log_scale_ratio
     return _inf_unless(log_scale_ratio >= 0, value)
+
+
+# --------------------------------------------------------------------------- #
+# Multivariate normals: every ordered pair of the three scales.
+
+_MVN_PARAMS = (
+    multivariate_normal.MultivariateNormalDiagParams,
+    multivariate_normal.MultivariateNormalTrilParams,
+    multivariate_normal.MultivariateNormalLowRankParams,
+)
+
+
+def _kl_gaussian(p: Any, q: Any) -> Array:
+    """``KL(p || q)`` between multivariate normals with any two scales.
+
+    ``(tr(S_q^-1 S_p) + d^T S_q^-1 d - n + log det S_q - log det S_p) / 2`` with
+    ``d = loc_p - loc_q``. Writing ``S_p = F F^T + diag(g^2)``, the trace is the
+    quadratic form of ``S_q^-1`` on ``F``'s columns plus ``g^2`` on its diagonal;
+    ``d`` is one more column, so one call gives trace and Mahalanobis terms.
+    """
+    n = p.loc.shape[-1]
+    if q.loc.shape[-1] != n:
+        raise ValueError(
+            f"kl_divergence: event sizes differ, {n} for p and {q.loc.shape[-1]} for q"
+        )
+    factor, diagonal = multivariate_normal.covariance_factors(p)
+    columns = (p.loc - q.loc)[..., None]
+    if factor is not None:
+        batch = jnp.broadcast_shapes(factor.shape[:-2], columns.shape[:-2])
+        columns = jnp.concatenate(
+            [
+                jnp.broadcast_to(factor, batch + factor.shape[-2:]),
+                jnp.broadcast_to(columns, batch + (n, 1)),
+            ],
+            axis=-1,
+        )
+    quadratic, log_det_q = multivariate_normal.quadratic_and_log_det(
+        q, columns, diagonal
+    )
+    log_det_p = multivariate_normal.log_det_covariance(p)
+    return 0.5 * (quadratic - n + log_det_q - log_det_p)
+
+
+for _p_type in _MVN_PARAMS:
+    for _q_type in _MVN_PARAMS:
+        register_kl(_p_type, _q_type)(_kl_gaussian)
+
+
+@register_kl(_MVN_PARAMS[0], _MVN_PARAMS[0])
+def _kl_mvn_diag_diag(p: Any, q: Any) -> Array:
+    # Fast path: a sum of univariate Normal KLs, from log scale ratios.
+    log_ratio = p.log_scale_diag - q.log_scale_diag
+    diff = (p.loc - q.loc) * jnp.exp(-q.log_scale_diag)
+    return jnp.sum(0.5 * (jnp.expm1(2 * log_ratio) + diff**2) - log_ratio, -1)

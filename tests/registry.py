@@ -352,3 +352,95 @@ KL_CASES: list[tuple[str, Family, dict, Family, dict]] = [
         {"loc": _a(0.0, 0.2), "scale": _a(1.0, 0.7)},
     ),
 ]
+
+
+# The multivariate normal's three scales: batch shape (2,), event size 3.
+_MVN_LOC = np.array([[0.5, -1.0, 0.2], [0.0, 0.3, -0.4]])
+_MVN = {
+    "diag": {
+        "loc": _MVN_LOC,
+        "scale_diag": np.array([[1.5, 0.3, 0.8], [1.0, 0.6, 2.0]]),
+    },
+    "tril": {
+        "loc": _MVN_LOC,
+        "scale_tril": np.array(
+            [
+                [[1.2, 0.0, 0.0], [0.4, 0.7, 0.0], [-0.3, 0.5, 0.9]],
+                [[0.8, 0.0, 0.0], [-0.6, 1.1, 0.0], [0.2, 0.1, 0.5]],
+            ]
+        ),
+    },
+    "low_rank": {
+        "loc": _MVN_LOC,
+        "cov_factor": np.array(
+            [
+                [[0.8, -0.2], [0.3, 0.5], [-0.4, 0.6]],
+                [[0.1, 0.9], [-0.7, 0.2], [0.5, 0.4]],
+            ]
+        ),
+        "cov_diag": np.array([[0.5, 0.9, 0.3], [1.2, 0.4, 0.7]]),
+    },
+}
+# A second set for the KL pairs' q.
+_MVN_Q = {
+    "diag": {
+        "loc": _MVN_LOC[::-1],
+        "scale_diag": np.array([[0.9, 1.1, 0.7], [1.3, 0.8, 1.6]]),
+    },
+    "tril": {
+        "loc": _MVN_LOC[::-1],
+        "scale_tril": np.array(
+            [
+                [[1.0, 0.0, 0.0], [-0.2, 0.9, 0.0], [0.3, 0.4, 1.1]],
+                [[1.4, 0.0, 0.0], [0.5, 0.8, 0.0], [-0.1, 0.3, 0.9]],
+            ]
+        ),
+    },
+    "low_rank": {
+        "loc": _MVN_LOC[::-1],
+        "cov_factor": np.array([[[0.5], [-0.3], [0.6]], [[0.2], [0.7], [-0.4]]]),
+        "cov_diag": np.array([[0.8, 1.0, 0.6], [0.9, 0.5, 1.1]]),
+    },
+}
+_LOWER_BAD_DIAGONAL = np.array([[1.0, 0.0, 0.0], [0.5, -1.0, 0.0], [0.1, 0.2, 1.0]])
+_LOWER_INF = np.array([[1.0, 0.0, 0.0], [0.5, 1.0, 0.0], [np.inf, 0.2, 1.0]])
+_FACTOR_INF = np.array([[0.5, 0.1], [np.inf, 0.2], [0.3, 0.4]])
+CASES.update(
+    {
+        "multivariate_normal_diag": Case(
+            jr.multivariate_normal_diag,
+            _MVN["diag"],
+            positive=("scale_diag",),
+            invalid=(({"scale_diag": _a(1.0, -1.0, 1.0)}, "scale_diag"),),
+        ),
+        "multivariate_normal_tril": Case(
+            jr.multivariate_normal_tril,
+            _MVN["tril"],
+            invalid=(
+                ({"scale_tril": -1.0}, "scale_tril"),
+                ({"scale_tril": _LOWER_BAD_DIAGONAL}, "scale_tril"),
+                ({"scale_tril": _LOWER_INF}, "scale_tril"),
+            ),
+        ),
+        "multivariate_normal_low_rank": Case(
+            jr.multivariate_normal_low_rank,
+            _MVN["low_rank"],
+            positive=("cov_diag",),
+            invalid=(
+                ({"cov_diag": _a(1.0, 0.0, 1.0)}, "cov_diag"),
+                ({"cov_factor": _FACTOR_INF}, "cov_factor"),
+            ),
+        ),
+    }
+)
+KL_CASES += [
+    (
+        f"multivariate_normal_{p}-multivariate_normal_{q}",
+        jr.FAMILIES[f"multivariate_normal_{p}"],
+        _MVN[p],
+        jr.FAMILIES[f"multivariate_normal_{q}"],
+        _MVN_Q[q],
+    )
+    for p in _MVN
+    for q in _MVN
+]

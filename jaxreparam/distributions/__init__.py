@@ -20,6 +20,7 @@ from jaxreparam.distributions import (
     logistic,
     lognormal,
     mixture,
+    multivariate_normal,
     normal,
     pareto,
     relaxed_bernoulli,
@@ -42,6 +43,10 @@ __all__ = [
     "lognormal",
     "mixture",
     "mixture_normal",
+    "multivariate_normal",
+    "multivariate_normal_diag",
+    "multivariate_normal_low_rank",
+    "multivariate_normal_tril",
     "normal",
     "pareto",
     "relaxed_bernoulli",
@@ -51,6 +56,11 @@ __all__ = [
     "uniform",
     "weibull",
 ]
+
+#: The multivariate normal's three family bundles, by their family names.
+multivariate_normal_diag = multivariate_normal.diag
+multivariate_normal_tril = multivariate_normal.tril
+multivariate_normal_low_rank = multivariate_normal.low_rank
 
 #: The mixture of Normals, ``mixture.make(normal.family)``.
 mixture_normal = mixture.normal
@@ -66,6 +76,7 @@ FAMILIES = {
         weibull,
         kumaraswamy,
         pareto,
+        multivariate_normal,
         lognormal,
         laplace,
         logistic,
