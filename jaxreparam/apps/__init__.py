@@ -15,6 +15,7 @@ __all__ = ["APPS", "DEFAULT"]
 #: Subcommand name -> module implementing it.
 APPS: dict[str, str] = {
     "gaussian": "jaxreparam.apps.gaussian",
+    "logistic": "jaxreparam.apps.logistic",
 }
 
 #: The application run by a bare ``python -m jaxreparam``.
