@@ -1,0 +1,163 @@
+"""The results: machine description, goals, the markdown table and the JSON."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+import jax
+
+from benchmarks.harness import REFERENCE
+from benchmarks.peers import PEERS, versions
+
+__all__ = ["goals", "machine", "markdown", "write"]
+
+README_START = "<!-- results:start -->"
+README_END = "<!-- results:end -->"
+
+
+def machine() -> dict[str, Any]:
+    """The date, versions and machine, for the record."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "versions": versions(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "devices": [str(d) for d in jax.devices()],
+        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"),
+    }
+
+
+def goals(row: dict) -> dict[str, Any]:
+    """Where jaxreparam stands on ``row`` against each goal (``None``: no bar)."""
+    times = row["times"]
+    if "jaxreparam" not in times or REFERENCE not in times:
+        return {}
+    jr, ref = times["jaxreparam"], times[REFERENCE]
+    peers = [times[p] for p in PEERS if p in times]
+    out: dict[str, Any] = {"hand_written": jr["time"] / ref["time"] <= 1.05}
+    if peers:
+        out["fastest_peer"] = jr["time"] <= min(p["time"] for p in peers)
+        out["compile"] = jr["compile"] <= min(p["compile"] for p in peers)
+    if row["memory_bound"] and "floor" in times:
+        out["floor"] = jr["time"] / times["floor"]["time"] <= 2.0
+    return out
+
+
+def _seconds(t: float) -> str:
+    if t < 1e-3:
+        return f"{t * 1e6:.0f} µs"
+    if t < 1:
+        return f"{t * 1e3:.1f} ms"
+    return f"{t:.2f} s"
+
+
+def _cell(row: dict, name: str) -> str:
+    check = row["checks"].get(name)
+    if check is not None and not check["passed"]:
+        return "FAILED CHECK"
+    if name not in row["times"]:
+        return "—"
+    times = row["times"]
+    ratio = times[name]["time"] / times[REFERENCE]["time"]
+    mark = "" if check is None or check["kind"] != "monte carlo" else "†"
+    if name != REFERENCE and times[name]["hlo"] == times[REFERENCE]["hlo"]:
+        mark += "≡"
+    return f"{ratio:.2f}x{mark}"
+
+
+def markdown(result: dict) -> str:
+    """The results as a markdown table, with the machine and notes under it."""
+    head = (
+        "| workload | size | hand-written | jaxreparam | numpyro | distrax | tfp "
+        "| compile ms (hand / jr / fastest peer) | jr / floor | also |\n"
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |\n"
+    )
+    lines = []
+    for row in result["rows"]:
+        times = row["times"]
+        if REFERENCE not in times:
+            continue
+        peers = [times[p]["compile"] for p in PEERS if p in times]
+        compile_ms = " / ".join(
+            f"{c * 1e3:.0f}" if c is not None else "—"
+            for c in (
+                times[REFERENCE]["compile"],
+                times.get("jaxreparam", {}).get("compile"),
+                min(peers) if peers else None,
+            )
+        )
+        floor = "—"
+        if "floor" in times and "jaxreparam" in times:
+            floor = f"{times['jaxreparam']['time'] / times['floor']['time']:.2f}x"
+            floor += "" if row["memory_bound"] else " (compute)"
+        also = [
+            f"{name} {_cell(row, name)}"
+            for name in times
+            if name not in (REFERENCE, "jaxreparam", "floor", *PEERS)
+        ]
+        for label, (a, b) in row.get("compare", {}).items():
+            if a in times and b in times:
+                also.append(f"{label} {times[a]['time'] / times[b]['time']:.2f}")
+        missed = [k for k, v in row["goals"].items() if v is False]
+        if missed:
+            also.append("misses: " + ", ".join(missed))
+        cells = [
+            row["workload"],
+            row["size"],
+            _seconds(times[REFERENCE]["time"]),
+            *(_cell(row, name) for name in ("jaxreparam", *PEERS)),
+            compile_ms,
+            floor,
+            "; ".join(also + ([row["notes"]] if row["notes"] else [])),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    meta = result["machine"]
+    v = meta["versions"]
+    clock = {"cpu": "process CPU", "wall": "wall-clock"}[result["settings"]["clock"]]
+    footer = (
+        f"\n{result['mode']} run, {meta['date']}; {meta['cpu']}, {meta['cores']} "
+        f"cores (shared), load average at the end {meta['load_average']}; "
+        f"OPENBLAS_NUM_THREADS={meta['OPENBLAS_NUM_THREADS']}. "
+        + ", ".join(f"{k} {v[k]}" for k in v)
+        + f".\nRatios are median {clock} times per call over hand-written JAX's "
+        "(lower is better); ≡ marks an optimized HLO identical to hand-written's, "
+        "so any distance from 1.00x is noise; † marks a contender checked within "
+        "Monte Carlo error (its draws differ), the rest matched hand-written's "
+        "output to float tolerance under the same key.\n"
+    )
+    pending = result.get("pending")
+    if pending:
+        footer += "Not measured in this run: " + "; ".join(pending) + ".\n"
+    return head + "\n".join(lines) + "\n" + footer
+
+
+def write(result: dict, out: Path, readme: Path | None = None) -> tuple[Path, Path]:
+    """Writes ``<mode>.json`` and ``<mode>.md`` under ``out``; maybe the README."""
+    out.mkdir(parents=True, exist_ok=True)
+    table = markdown(result)
+    json_path = out / f"{result['mode']}.json"
+    md_path = out / f"{result['mode']}.md"
+    json_path.write_text(json.dumps(result, indent=1, default=str) + "\n")
+    md_path.write_text(table)
+    if readme is not None:
+        text = readme.read_text()
+        start, end = text.index(README_START), text.index(README_END)
+        text = text[: start + len(README_START)] + "\n" + table + text[end:]
+        readme.write_text(text)
+    return json_path, md_path
