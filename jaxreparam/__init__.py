@@ -5,6 +5,8 @@ from jaxreparam._checks import checked, checking
 from jaxreparam.base import Family, family_of, register_family
 from jaxreparam.distributions import (
     FAMILIES,
+    bernoulli,
+    categorical,
     cauchy,
     entropy,
     exponential,
@@ -38,6 +40,8 @@ __version__ = "0.1.0"
 __all__ = [
     "FAMILIES",
     "Family",
+    "bernoulli",
+    "categorical",
     "cauchy",
     "checked",
     "checking",

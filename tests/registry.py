@@ -444,3 +444,15 @@ KL_CASES += [
     for p in _MVN
     for q in _MVN
 ]
+
+# Discrete families (not reparameterized): no scipy reference here, so the
+# univariate scipy checks skip them; tests/test_discrete.py checks them instead.
+CASES.update(
+    {
+        "bernoulli": Case(jr.bernoulli.family, {"logits": _a(0.3, -1.2)}),
+        "categorical": Case(
+            jr.categorical.family,
+            {"logits": np.array([[0.5, -1.0, 0.2], [0.0, 1.5, -0.3]])},
+        ),
+    }
+)

@@ -11,6 +11,8 @@ from typing import Any
 
 from jaxreparam.base import Array, family_of
 from jaxreparam.distributions import (
+    bernoulli,
+    categorical,
     cauchy,
     exponential,
     gumbel,
@@ -31,6 +33,8 @@ from jaxreparam.distributions import (
 
 __all__ = [
     "FAMILIES",
+    "bernoulli",
+    "categorical",
     "cauchy",
     "entropy",
     "exponential",
@@ -70,6 +74,8 @@ FAMILIES = {
     family.name: family
     for module in (
         normal,
+        bernoulli,
+        categorical,
         exponential,
         half_normal,
         uniform,
