@@ -139,8 +139,9 @@ def _chunk(key, params, opt_state, data, first, end, *, loss, optimizer, length,
 
     def run(carry, t):
         params, opt_state, perm = carry
-        batch = data
-        if batch_size is not None:
+        if batch_size is None:
+            batch = parallel.shard_leading(data)  # a no-op without a mesh
+        else:
             batch, perm = _batch(data_key, data, perm, t, batch_size)
         step_key = jax.random.fold_in(loss_key, t)
         params, opt_state, metrics = step(step_key, params, opt_state, batch)
@@ -184,6 +185,18 @@ def _check_data(data: Any, batch_size: int | None) -> None:
     (size,) = sizes
     if batch_size is not None and not 1 <= batch_size <= size:
         raise ValueError(f"fit: batch_size must be in [1, {size}], got {batch_size}")
+
+
+def _data_sharding(data: Any, batch_size: int | None, mesh: jax.sharding.Mesh):
+    """Split along the examples for full batches that divide evenly; else copies.
+
+    Minibatches are gathered from a copy on every device, so that each device
+    takes its own share of the batch's indices without communicating.
+    """
+    leaves = jax.tree.leaves(data)
+    if batch_size is None and leaves and leaves[0].shape[0] % mesh.size == 0:
+        return parallel.batch_sharding(mesh)
+    return parallel.replicated(mesh)
 
 
 def fit(
@@ -276,8 +289,7 @@ def fit(
             params, opt_state = jax.device_put(
                 (params, opt_state), parallel.replicated(mesh)
             )
-            where = parallel.replicated if batch_size else parallel.batch_sharding
-            data = jax.device_put(data, where(mesh))
+            data = jax.device_put(data, _data_sharding(data, batch_size, mesh))
         validate = jax.jit(validation_loss) if validation_loss is not None else None
         bar = _progress.Progress(progress, num_steps)
         state = (params, opt_state, start_step)
