@@ -205,7 +205,7 @@ def make(component: Family) -> Family:
         second = component.variance(params.components) + means**2
         return jnp.sum(weights * second, axis=-1) - mean(params) ** 2
 
-    optional = {"cdf": cdf} if component.has("cdf") else {}
+    optional: dict[str, Any] = {"cdf": cdf} if component.has("cdf") else {}
     if component.has("mean"):
         optional["mean"] = mean
         if component.has("variance"):

@@ -145,7 +145,7 @@ def sample_straight_through(
 
     Examples:
         >>> import jax, jaxreparam as jr
-        >>> params = jr.relaxed_bernoulli.init(temperature=0.5, logits=[2.0, -2.0])
+        >>> params = jr.relaxed_bernoulli.init(temperature=0.5, logits=[8.0, -8.0])
         >>> z = jr.relaxed_bernoulli.sample_straight_through(jax.random.key(0), params)
         >>> [float(v) for v in z]
         [1.0, 0.0]
