@@ -1,6 +1,17 @@
 """jaxreparam: pathwise gradients through random samples, as pure JAX functions."""
 
-from jaxreparam import diagnostics, distributions, estimators, implicit, kl
+from jaxreparam import (
+    bijectors,
+    checkpoint,
+    diagnostics,
+    distributions,
+    estimators,
+    fit,
+    implicit,
+    kl,
+    parallel,
+    vi,
+)
 from jaxreparam._checks import checked, checking
 from jaxreparam.base import Family, family_of, register_family
 from jaxreparam.distributions import (
@@ -41,16 +52,19 @@ __all__ = [
     "FAMILIES",
     "Family",
     "bernoulli",
+    "bijectors",
     "categorical",
     "cauchy",
     "checked",
     "checking",
+    "checkpoint",
     "diagnostics",
     "distributions",
     "entropy",
     "estimators",
     "exponential",
     "family_of",
+    "fit",
     "gumbel",
     "half_normal",
     "implicit",
@@ -69,6 +83,7 @@ __all__ = [
     "multivariate_normal_low_rank",
     "multivariate_normal_tril",
     "normal",
+    "parallel",
     "pareto",
     "register_family",
     "register_kl",
@@ -77,5 +92,6 @@ __all__ = [
     "sample",
     "sample_and_log_prob",
     "uniform",
+    "vi",
     "weibull",
 ]
