@@ -40,7 +40,9 @@ from jaxreparam.distributions import (
     relaxed_one_hot_categorical,
     sample,
     sample_and_log_prob,
+    truncated_normal,
     uniform,
+    von_mises,
     weibull,
 )
 from jaxreparam.implicit import implicit_sampler
@@ -91,7 +93,9 @@ __all__ = [
     "relaxed_one_hot_categorical",
     "sample",
     "sample_and_log_prob",
+    "truncated_normal",
     "uniform",
     "vi",
+    "von_mises",
     "weibull",
 ]

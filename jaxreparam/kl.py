@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import jax.numpy as jnp
-from jax.scipy.special import gammaln
+from jax.scipy.special import gammaln, i0e
 
 from jaxreparam.base import Array
 from jaxreparam.distributions import (
@@ -23,6 +23,7 @@ from jaxreparam.distributions import (
     normal,
     pareto,
     uniform,
+    von_mises,
     weibull,
 )
 
@@ -209,3 +210,23 @@ def _kl_mvn_diag_diag(p: Any, q: Any) -> Array:
     log_ratio = p.log_scale_diag - q.log_scale_diag
     diff = (p.loc - q.loc) * jnp.exp(-q.log_scale_diag)
     return jnp.sum(0.5 * (jnp.expm1(2 * log_ratio) + diff**2) - log_ratio, -1)
+
+
+@register_kl(von_mises.VonMisesParams, von_mises.VonMisesParams)
+def _kl_von_mises_von_mises(
+    p: von_mises.VonMisesParams, q: von_mises.VonMisesParams
+) -> Array:
+    """``log(I0(k_q)/I0(k_p)) + k_p A_p - k_q A_p cos(loc_p - loc_q)``.
+
+    With ``A_p = I1(k_p)/I0(k_p)``, rewritten on scaled Bessel functions and
+    ``1 - A_p`` so that nothing overflows or cancels for large concentrations:
+    ``log(i0e(k_q)/i0e(k_p)) + (k_q - k_p)(1 - A_p) + 2 k_q A_p sin^2(d/2)``.
+    """
+    k_p, k_q = jnp.exp(p.log_concentration), jnp.exp(q.log_concentration)
+    one_minus = von_mises._one_minus_ratio(k_p)
+    half_angle = jnp.sin(0.5 * (p.loc - q.loc)) ** 2
+    return (
+        jnp.log(i0e(k_q) / i0e(k_p))
+        + (k_q - k_p) * one_minus
+        + 2 * k_q * (1 - one_minus) * half_angle
+    )

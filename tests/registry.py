@@ -19,6 +19,7 @@ from scipy import integrate, special
 
 import jaxreparam as jr
 from jaxreparam.base import Family
+from tests.von_mises_reference import wrapped_von_mises
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +38,8 @@ class Case:
             checked against scipy (only those with a finite expectation).
         params_event_ndims: ``(name, n)`` for each natural value whose last ``n``
             axes are not batch axes (a mixture's component axis); others have 0.
+        upper_bounds: natural arguments for which ``+inf`` is valid (an upper
+            bound); the contract checks that ``-inf`` is rejected instead.
     """
 
     family: Family
@@ -46,6 +49,7 @@ class Case:
     invalid: tuple[tuple[dict[str, Any], str], ...] = ()
     test_functions: tuple[str, ...] = ("linear", "quadratic", "sin")
     params_event_ndims: tuple[tuple[str, int], ...] = ()
+    upper_bounds: tuple[str, ...] = ()
 
 
 #: Functions ``f`` whose ``grad E[f(z)]`` is tested: name -> (jax f, numpy f).
@@ -444,6 +448,47 @@ KL_CASES += [
     for p in _MVN
     for q in _MVN
 ]
+
+
+# The von Mises samples live on [-pi, pi): only periodic f have a pathwise
+# gradient of E[f(z)] (a non-periodic f jumps where samples wrap), so "sin" only;
+# tests/test_von_mises.py checks cos. Means and variances are not the family's
+# (circular) ones, so the family has none.
+CASES.update(
+    {
+        "von_mises": Case(
+            jr.von_mises.family,
+            {"loc": _a(0.5, -2.5), "concentration": _a(2.0, 0.5)},
+            scipy=lambda loc, concentration: wrapped_von_mises(concentration, loc),
+            positive=("concentration",),
+            test_functions=("sin",),
+        ),
+        "truncated_normal": Case(
+            jr.truncated_normal.family,
+            {
+                "loc": _a(0.5, -1.0),
+                "scale": _a(1.5, 0.3),
+                "low": _a(-1.0, -1.2),
+                "high": _a(2.0, -0.4),
+            },
+            scipy=lambda loc, scale, low, high: st.truncnorm(
+                (low - loc) / scale, (high - loc) / scale, loc=loc, scale=scale
+            ),
+            positive=("scale",),
+            invalid=(({"low": 3.0}, "low"), ({"high": -np.inf}, "high")),
+            upper_bounds=("high",),
+        ),
+    }
+)
+KL_CASES.append(
+    (
+        "von_mises-von_mises",
+        jr.von_mises.family,
+        {"loc": _a(0.5, -2.5), "concentration": _a(2.0, 0.5)},
+        jr.von_mises.family,
+        {"loc": _a(0.0, 2.9), "concentration": _a(0.7, 3.0)},
+    )
+)
 
 # Discrete families (not reparameterized): no scipy reference here, so the
 # univariate scipy checks skip them; tests/test_discrete.py checks them instead.

@@ -151,7 +151,7 @@ def invalid_inputs(case):
     out = []
     for name in case.natural:
         out.append(({name: np.nan}, name))
-        out.append(({name: np.inf}, name))
+        out.append(({name: -np.inf if name in case.upper_bounds else np.inf}, name))
     for name in case.positive:
         out.append(({name: -1.0}, name))
         out.append(({name: 0.0}, name))

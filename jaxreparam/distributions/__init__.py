@@ -27,7 +27,9 @@ from jaxreparam.distributions import (
     pareto,
     relaxed_bernoulli,
     relaxed_one_hot_categorical,
+    truncated_normal,
     uniform,
+    von_mises,
     weibull,
 )
 
@@ -57,7 +59,9 @@ __all__ = [
     "relaxed_one_hot_categorical",
     "sample",
     "sample_and_log_prob",
+    "truncated_normal",
     "uniform",
+    "von_mises",
     "weibull",
 ]
 
@@ -91,6 +95,8 @@ FAMILIES = {
         mixture,
         relaxed_bernoulli,
         relaxed_one_hot_categorical,
+        von_mises,
+        truncated_normal,
     )
     for family in getattr(module, "families", None) or (module.family,)
 }
