@@ -297,12 +297,17 @@ def test_low_rank_matches_numpyro():
             np.testing.assert_allclose(g_ours[arg], g_theirs[arg], rtol=1e-9)
 
         keys = jax.random.split(jax.random.key(19), NUM_GRAD)
-        ours = jax.vmap(
-            jax.grad(lambda nat, key: f(family.sample(key, family.init(**nat)))),
-            in_axes=(None, 0),
+        ours = jax.jit(
+            jax.vmap(
+                jax.grad(lambda nat, key: f(family.sample(key, family.init(**nat)))),
+                in_axes=(None, 0),
+            )
         )(nat, keys)
-        theirs = jax.vmap(
-            jax.grad(lambda nat, key: f(peer(nat).rsample(key))), in_axes=(None, 0)
+        theirs = jax.jit(
+            jax.vmap(
+                jax.grad(lambda nat, key: f(peer(nat).rsample(key))),
+                in_axes=(None, 0),
+            )
         )(nat, jax.random.split(jax.random.key(23), NUM_GRAD))
         for arg in nat:
             a, b = np.asarray(ours[arg]), np.asarray(theirs[arg])

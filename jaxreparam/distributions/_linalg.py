@@ -73,7 +73,19 @@ def event_broadcast(
     except ValueError:
         listed = ", ".join(f"{k} with shape {s}" for k, s in shapes.items())
         raise ValueError(f"{where}: cannot broadcast {listed}") from None
-    return tuple(batch), int(n)
+    return tuple(batch), n
+
+
+def vector(where: str, name: str, value: Any, check: Callable) -> Array:
+    """``check(where, name, value)`` as at least a vector (0-d: one entry)."""
+    return jnp.atleast_1d(check(where, name, value))
+
+
+def stretch(value: Array, axis: int, n: int) -> Array:
+    """``value`` with its event axis ``axis`` (1 or ``n`` long) made ``n`` long."""
+    shape = list(value.shape)
+    shape[axis] = n
+    return jnp.broadcast_to(value, tuple(shape))
 
 
 def nan_if_any(value: Array, event_ndim: int) -> Array:

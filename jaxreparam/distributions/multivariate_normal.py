@@ -93,17 +93,6 @@ class MultivariateNormalLowRankParams(NamedTuple):
 # init: natural values -> params.
 
 
-def _vector(where: str, name: str, value: ArrayLike, check: Callable) -> Array:
-    return jnp.atleast_1d(check(where, name, value))
-
-
-def _stretch(value: Array, axis: int, n: int) -> Array:
-    """``value`` with its event axis ``axis`` (1 or ``n`` long) made ``n`` long."""
-    shape = list(value.shape)
-    shape[axis] = n
-    return jnp.broadcast_to(value, tuple(shape))
-
-
 def init_diag(*, loc: ArrayLike, scale_diag: ArrayLike) -> MultivariateNormalDiagParams:
     """Params of ``N(loc, diag(scale_diag)^2)`` from natural values.
 
@@ -130,15 +119,15 @@ def init_diag(*, loc: ArrayLike, scale_diag: ArrayLike) -> MultivariateNormalDia
         Array([0.6931472, 0.6931472], dtype=float32)
     """
     where = "multivariate_normal_diag.init"
-    loc = _vector(where, "loc", loc, _checks.real)
-    scale_diag = _vector(where, "scale_diag", scale_diag, _checks.positive)
+    loc = _linalg.vector(where, "loc", loc, _checks.real)
+    scale_diag = _linalg.vector(where, "scale_diag", scale_diag, _checks.positive)
     _, n = _linalg.event_broadcast(
         where,
         {"loc": loc.shape, "scale_diag": scale_diag.shape},
         {"loc": 1, "scale_diag": 1},
     )
     loc, scale_diag = _checks.same_dtype(
-        _stretch(loc, -1, n), _stretch(scale_diag, -1, n)
+        _linalg.stretch(loc, -1, n), _linalg.stretch(scale_diag, -1, n)
     )
     return MultivariateNormalDiagParams(
         _linalg.nan_if_any(loc, 1), _linalg.nan_if_any(jnp.log(scale_diag), 1)
@@ -173,7 +162,7 @@ def init_tril(*, loc: ArrayLike, scale_tril: ArrayLike) -> MultivariateNormalTri
                [2., 2.]], dtype=float32)
     """
     where = "multivariate_normal_tril.init"
-    loc = _vector(where, "loc", loc, _checks.real)
+    loc = _linalg.vector(where, "loc", loc, _checks.real)
     scale_tril = _checks.as_float(where, "scale_tril", scale_tril)
     if scale_tril.ndim == 0:
         eye = jnp.eye(loc.shape[-1], dtype=bool)
@@ -190,7 +179,7 @@ def init_tril(*, loc: ArrayLike, scale_tril: ArrayLike) -> MultivariateNormalTri
         {"loc": 1, "scale_tril": 2},
         rigid=("scale_tril",),
     )
-    loc, lower = _checks.same_dtype(_stretch(loc, -1, n), jnp.tril(scale_tril))
+    loc, lower = _checks.same_dtype(_linalg.stretch(loc, -1, n), jnp.tril(scale_tril))
     lower = _checks.check_value(
         where, "scale_tril", lower, jnp.isfinite, "finite on and below the diagonal"
     )
@@ -236,7 +225,7 @@ def init_low_rank(
         Array([2., 5.], dtype=float32)
     """
     where = "multivariate_normal_low_rank.init"
-    loc = _vector(where, "loc", loc, _checks.real)
+    loc = _linalg.vector(where, "loc", loc, _checks.real)
     cov_factor = _checks.real(where, "cov_factor", cov_factor)
     if cov_factor.ndim == 0:
         cov_factor = cov_factor.reshape(1, 1)
@@ -245,14 +234,16 @@ def init_low_rank(
             f"{where}: cov_factor must have shape (..., n, k), got shape "
             f"{cov_factor.shape}"
         )
-    cov_diag = _vector(where, "cov_diag", cov_diag, _checks.positive)
+    cov_diag = _linalg.vector(where, "cov_diag", cov_diag, _checks.positive)
     _, n = _linalg.event_broadcast(
         where,
         {"loc": loc.shape, "cov_factor": cov_factor.shape, "cov_diag": cov_diag.shape},
         {"loc": 1, "cov_factor": 2, "cov_diag": 1},
     )
     loc, cov_factor, cov_diag = _checks.same_dtype(
-        _stretch(loc, -1, n), _stretch(cov_factor, -2, n), _stretch(cov_diag, -1, n)
+        _linalg.stretch(loc, -1, n),
+        _linalg.stretch(cov_factor, -2, n),
+        _linalg.stretch(cov_diag, -1, n),
     )
     return MultivariateNormalLowRankParams(
         _linalg.nan_if_any(loc, 1),
