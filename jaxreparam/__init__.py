@@ -9,6 +9,7 @@ from jaxreparam import (
     fit,
     implicit,
     kl,
+    objectives,
     parallel,
     vi,
 )
@@ -85,6 +86,7 @@ __all__ = [
     "multivariate_normal_low_rank",
     "multivariate_normal_tril",
     "normal",
+    "objectives",
     "parallel",
     "pareto",
     "register_family",
