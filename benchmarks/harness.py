@@ -71,12 +71,16 @@ class Contender:
         same_noise: whether its draws coincide with the reference's.
         check_fn: the function whose output is checked, if not ``fn`` (an
             optimizer step is timed, its gradient checked).
+        jit: whether ``fn`` is jitted here; ``False`` for a Python function
+            that calls jitted code itself (a training loop), whose compile
+            time is then its first call's less a later call's.
     """
 
     name: str
     fn: Callable[..., Any]
     same_noise: bool = True
     check_fn: Callable[..., Any] | None = None
+    jit: bool = True
 
 
 @dataclasses.dataclass
@@ -88,14 +92,17 @@ class Row:
         size: a short description of the size, e.g. ``"S=1000 D=100"``.
         elements: the number of random draws per call (to order the sizes).
         args: ``(key, *data)``.
-        contenders: the contenders; one is named ``REFERENCE``.
+        contenders: the contenders; one is named ``reference``.
         floor: optional ``floor(key, *data)``: drawing the noise alone and one
             pass over it, what the hardware must do anyway.
         memory_bound: whether the row should be within 2x of its floor.
         check_proxy: optional factory of a smaller row of the same workload,
-            used for the Monte Carlo checks when this row is too large.
+            at which the Monte Carlo checks are made (for rows too costly to
+            call ``2 * mc_keys`` times).
         compare: extra ratios to report, ``{label: (contender, contender)}``.
         notes: anything the reader should know about the row.
+        reference: the contender the others are checked against and divided
+            by: hand-written JAX, unless JAX has no sampler for the family.
     """
 
     workload: str
@@ -108,6 +115,7 @@ class Row:
     check_proxy: Callable[[], Row] | None = None
     compare: dict[str, tuple[str, str]] = dataclasses.field(default_factory=dict)
     notes: str = ""
+    reference: str = REFERENCE
 
     def contender(self, name: str) -> Contender:
         return next(c for c in self.contenders if c.name == name)
@@ -127,7 +135,6 @@ class Settings:
     min_sample: float = 0.005
     max_calls: int = 200
     mc_keys: int = 32
-    max_check_elements: int = 2_000_000
     clock: str = "cpu"
 
 
@@ -204,7 +211,7 @@ def check_row(
 
     Args:
         row: the row.
-        settings: ``mc_keys`` and ``max_check_elements`` are read.
+        settings: ``mc_keys`` is read.
         compiled: executables of the checked functions, by name (else jitted).
         cache: a dict kept across rows, holding the Monte Carlo results of rows
             checked through the same ``check_proxy``.
@@ -212,23 +219,21 @@ def check_row(
     cache = {} if cache is None else cache
     compiled = compiled or {}
     run = {c.name: compiled.get(c.name) or jax.jit(_checked(c)) for c in row.contenders}
-    ref_out = run[REFERENCE](*row.args)
-    results = {REFERENCE: {"kind": "reference", "passed": True, "detail": ""}}
+    ref_out = run[row.reference](*row.args)
+    results = {row.reference: {"kind": "reference", "passed": True, "detail": ""}}
     for c in row.contenders:
-        if c.name == REFERENCE:
+        if c.name == row.reference:
             continue
         if c.same_noise:
             results[c.name] = _exact(run[c.name](*row.args), ref_out)
             continue
-        proxy = row
-        if row.elements > settings.max_check_elements and row.check_proxy:
-            proxy = row.check_proxy()
+        proxy = row if row.check_proxy is None else row.check_proxy()
         token = (proxy.workload, proxy.size, c.name)
         if token not in cache:
-            fn, ref = run[c.name], run[REFERENCE]
+            fn, ref = run[c.name], run[row.reference]
             if proxy is not row:
                 fn = jax.jit(_checked(proxy.contender(c.name)))
-                ref = jax.jit(_checked(proxy.contender(REFERENCE)))
+                ref = jax.jit(_checked(proxy.contender(proxy.reference)))
             cache[token] = _monte_carlo(fn, ref, proxy.args, settings.mc_keys)
             if proxy is not row:
                 cache[token]["detail"] += f" (checked at {proxy.size})"
@@ -240,18 +245,34 @@ def check_row(
 # Timing.
 
 
-def _compile(fn: Callable, args: tuple) -> tuple[Any, float]:
-    fresh = lambda *a: fn(*a)  # a new function: nothing cached from before
-    start = time.perf_counter()
-    compiled = jax.jit(fresh).lower(*args).compile()
-    return compiled, time.perf_counter() - start
+def _compile(fn: Callable, args: tuple, jit: bool) -> tuple[Any, float, float]:
+    """The executable and the wall and CPU seconds it took.
+
+    A contender that is not jitted here (a Python loop around jitted steps) is
+    its own executable; its compile time is that of the first call, from which
+    :func:`time_row` later subtracts the time of a call.
+    """
+    start, cpu = time.perf_counter(), time.process_time()
+    if jit:
+        fresh = lambda *a: fn(*a)  # a new function: nothing cached from before
+        compiled = jax.jit(fresh).lower(*args).compile()
+    else:
+        compiled = fn
+        jax.block_until_ready(fn(*args))
+    return compiled, time.perf_counter() - start, time.process_time() - cpu
 
 
 def fingerprint(compiled: Any) -> str:
     """The optimized HLO's computations, without source locations."""
+    if not hasattr(compiled, "as_text"):
+        return ""
     lines = compiled.as_text().splitlines()
     keep = [ln for ln in lines if ln.lstrip().startswith(("%", "ENTRY", "ROOT", "}"))]
     return re.sub(r", metadata=\{[^}]*\}", "", "\n".join(keep))
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()[:12] if text else ""
 
 
 def _sample(fn: Callable, args: tuple, calls: int) -> tuple[float, float]:
@@ -270,21 +291,30 @@ def compile_row(row: Row, settings: Settings) -> tuple[dict, dict, dict]:
         checked executable is the timed one unless the contender has a
         ``check_fn``.
     """
-    fns = {c.name: c.fn for c in row.contenders}
+    fns = {c.name: (c.fn, c.jit) for c in row.contenders}
     if row.floor is not None:
-        fns["floor"] = row.floor
+        fns["floor"] = (row.floor, True)
     order = list(fns)
     compiled: dict[str, Any] = {}
-    seconds: dict[str, list[float]] = {name: [] for name in order}
+    seconds: dict[str, list[tuple[float, float]]] = {name: [] for name in order}
     for r in range(settings.compile_repeats):
         for name in order[r % len(order) :] + order[: r % len(order)]:
-            compiled[name], t = _compile(fns[name], row.args)
-            seconds[name].append(t)
+            fn, jit = fns[name]
+            compiled[name], wall, cpu = _compile(fn, row.args, jit)
+            seconds[name].append((wall, cpu))
     checked = {
         c.name: compiled[c.name] if c.check_fn is None else jax.jit(c.check_fn)
         for c in row.contenders
     }
-    return compiled, checked, {k: statistics.median(v) for k, v in seconds.items()}
+    medians = {
+        name: {
+            "wall": statistics.median(w for w, _ in v),
+            "cpu": statistics.median(c for _, c in v),
+            "jit": fns[name][1],
+        }
+        for name, v in seconds.items()
+    }
+    return compiled, checked, medians
 
 
 def time_row(
@@ -295,8 +325,9 @@ def time_row(
     Returns, by name: ``wall`` and ``cpu``, the median wall-clock and process
     CPU (all threads) seconds per call, with their interquartile ranges
     ``wall_iqr`` and ``cpu_iqr``; ``time``, one of the two (``settings.clock``);
-    ``compile``, the median wall seconds to trace, lower and compile;
-    ``calls_per_sample``, ``samples``, and ``hlo``, a hash of the optimized HLO.
+    ``compile``, the median seconds to trace, lower and compile, with
+    ``compile_wall`` and ``compile_cpu``; ``calls_per_sample``, ``samples``,
+    and ``hlo``, a hash of the optimized HLO.
     """
     order = list(compiled)
     calls = {}
@@ -318,16 +349,21 @@ def time_row(
     out = {}
     for name in order:
         wall, cpu = (np.array(x) for x in zip(*samples[name], strict=True))
+        first = compile_seconds[name]
+        compile_wall = first["wall"] - (0 if first["jit"] else np.median(wall))
+        compile_cpu = first["cpu"] - (0 if first["jit"] else np.median(cpu))
         out[name] = {
             "time": float(np.median(cpu if settings.clock == "cpu" else wall)),
             "wall": float(np.median(wall)),
             "wall_iqr": float(np.subtract(*np.percentile(wall, [75, 25]))),
             "cpu": float(np.median(cpu)),
             "cpu_iqr": float(np.subtract(*np.percentile(cpu, [75, 25]))),
-            "compile": compile_seconds[name],
+            "compile": float(compile_cpu if settings.clock == "cpu" else compile_wall),
+            "compile_wall": float(compile_wall),
+            "compile_cpu": float(compile_cpu),
             "calls_per_sample": calls[name],
             "samples": len(wall),
-            "hlo": hashlib.sha1(fingerprint(compiled[name]).encode()).hexdigest()[:12],
+            "hlo": _hash(fingerprint(compiled[name])),
         }
     return out
 

@@ -1,6 +1,6 @@
 """Runs the benchmark suite: ``python -m benchmarks.run [--quick | --full]``.
 
-Every workload module under ``benchmarks/`` has ``rows(mode) -> list[Row]``; this
+Every workload module in ``WORKLOADS`` has ``rows(mode) -> list[Row]``; this
 script checks each row's contenders against hand-written JAX, times them
 interleaved (see :mod:`benchmarks.harness`), prints one line per row, and writes
 ``<mode>.json`` and ``<mode>.md`` to ``--out`` (``benchmarks/results/``).
@@ -29,7 +29,7 @@ if __package__ in (None, ""):  # ``python benchmarks/run.py``
 import jax  # noqa: E402
 
 from benchmarks import harness, report  # noqa: E402
-from benchmarks.harness import REFERENCE, Row, Settings  # noqa: E402
+from benchmarks.harness import Settings  # noqa: E402
 
 __all__ = ["MODES", "WORKLOADS", "main", "run"]
 
@@ -44,7 +44,7 @@ WORKLOADS = {
     "gumbel-softmax": "benchmarks.gumbel_softmax",
     "VAE step": "benchmarks.vae",
     "IWAE step": "benchmarks.iwae",
-    "fit loop": "benchmarks.fit_loop",
+    "fit loop": "benchmarks.fit_loop_rows",
 }
 
 MODES = {
@@ -53,21 +53,17 @@ MODES = {
 }
 
 
-def _rows(module_name: str, mode: str) -> list[Row]:
-    module = importlib.import_module(module_name)
-    return list(module.rows(mode))
-
-
 def _line(row: dict) -> str:
     times = row["times"]
-    if REFERENCE not in times:
+    reference = row["reference"]
+    if reference not in times:
         return f"{row['workload']} {row['size']}: not timed"
-    ref = times[REFERENCE]
+    ref = times[reference]
     parts = [
-        f"hand-written {ref['cpu'] * 1e6:.0f} µs cpu, {ref['wall'] * 1e6:.0f} µs wall"
+        f"{reference} {ref['cpu'] * 1e6:.0f} µs cpu, {ref['wall'] * 1e6:.0f} µs wall"
     ]
     for name, t in times.items():
-        if name != REFERENCE:
+        if name != reference:
             parts.append(
                 f"{name} {t['cpu'] / ref['cpu']:.2f}x ({t['wall'] / ref['wall']:.2f}x)"
             )
@@ -113,13 +109,17 @@ def run(
         if only and not any(s.lower() in name.lower() for s in only):
             continue
         try:
-            built = _rows(module_name, mode)
+            module = importlib.import_module(module_name)
         except ModuleNotFoundError as error:
             if error.name != module_name:
                 raise
             pending.append(f"{name} ({module_name} not written yet)")
             continue
-        if smallest and built:
+        built = list(module.rows(mode))
+        if not built:
+            pending.append(f"{name} ({getattr(module, 'PENDING', '') or 'no rows'})")
+            continue
+        if smallest:
             built = [min(built, key=lambda r: r.elements)]
         rows.extend(built)
     for row in rows:
@@ -130,6 +130,7 @@ def run(
             "workload": row.workload,
             "size": row.size,
             "elements": row.elements,
+            "reference": row.reference,
             "memory_bound": row.memory_bound,
             "notes": row.notes,
             "compare": row.compare,
