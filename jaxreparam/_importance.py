@@ -18,10 +18,11 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import logsumexp
 
-from jaxreparam import _checks
+from jaxreparam import _checks, estimators
 from jaxreparam.base import Array, ArrayLike, Family
 
 LogTarget = Callable[[Array], ArrayLike]
+Estimator = Callable[..., Array]
 
 
 def check_family(where: str, family: Any) -> Family:
@@ -197,3 +198,60 @@ def doubly_reparameterized(
         return renyi_value(log_w_stop, alpha) + pathwise
 
     return jnp.mean(jax.vmap(one)(z))
+
+
+def check_common(where: str, family: Any, log_target: Any, estimator: Any) -> None:
+    """Checks the arguments every objective shares."""
+    check_family(where, family)
+    check_callable(where, "log_target", log_target)
+    check_callable(where, "estimator", estimator)
+
+
+def bound(
+    where: str,
+    key: ArrayLike,
+    params: Any,
+    family: Family,
+    log_target: LogTarget,
+    *,
+    alpha: float,
+    num_samples: int,
+    num_estimates: int,
+    estimator: Estimator,
+    gradient: str,
+) -> Array:
+    """The Renyi bound of order ``alpha`` (IWAE at 0), checked, as a surrogate."""
+    check_common(where, family, log_target, estimator)
+    num_samples = check_count(where, "num_samples", num_samples)
+    num_estimates = check_count(where, "num_estimates", num_estimates)
+    gradient = check_choice(where, "gradient", gradient, ("standard", "stl", "dreg"))
+    if gradient == "dreg":
+        if estimator is not estimators.pathwise:
+            raise ValueError(
+                f"{where}: gradient='dreg' is its own pathwise estimator; leave "
+                "estimator at its default, estimators.pathwise"
+            )
+        if not family.reparameterized:
+            raise ValueError(
+                f"{where}: gradient='dreg' needs a reparameterized family, and "
+                f"{family.name!r} is not; use gradient='standard' with "
+                "estimators.score_function"
+            )
+        return doubly_reparameterized(
+            where,
+            key,
+            params,
+            family,
+            log_target,
+            num_samples=num_samples,
+            num_estimates=num_estimates,
+            alpha=alpha,
+        )
+    stop = gradient == "stl"
+
+    def bound(z: Array) -> Array:
+        log_w = log_weights(where, family, params, log_target, z, stop_params=stop)
+        return renyi_value(log_w, alpha)
+
+    product = iid(family, num_samples)
+    return estimator(key, params, bound, product, num_samples=num_estimates)

@@ -117,7 +117,7 @@ def elbo(
         gradient estimators for variational inference", NeurIPS 2017.
     """
     where = "objectives.elbo"
-    _check_common(where, family, log_target, estimator)
+    _importance.check_common(where, family, log_target, estimator)
     num_samples = _importance.check_count(where, "num_samples", num_samples)
     gradient = _importance.check_choice(
         where, "gradient", gradient, ("standard", "stl")
@@ -209,7 +209,7 @@ def renyi_bound(
         Tucker, Lawson, Gu & Maddison, "Doubly reparameterized gradient
         estimators for Monte Carlo objectives", ICLR 2019.
     """
-    return _bound(
+    return _importance.bound(
         "objectives.renyi_bound",
         key,
         params,
@@ -258,7 +258,7 @@ def iwae(
         Burda, Grosse & Salakhutdinov, "Importance weighted autoencoders",
         ICLR 2016.
     """
-    return _bound(
+    return _importance.bound(
         "objectives.iwae",
         key,
         params,
@@ -270,65 +270,6 @@ def iwae(
         estimator=estimator,
         gradient=gradient,
     )
-
-
-def _check_common(where: str, family: Any, log_target: Any, estimator: Any) -> None:
-    _importance.check_family(where, family)
-    _importance.check_callable(where, "log_target", log_target)
-    _importance.check_callable(where, "estimator", estimator)
-
-
-def _bound(
-    where: str,
-    key: ArrayLike,
-    params: Any,
-    family: Family,
-    log_target: LogTarget,
-    *,
-    alpha: float,
-    num_samples: int,
-    num_estimates: int,
-    estimator: Estimator,
-    gradient: str,
-) -> Array:
-    _check_common(where, family, log_target, estimator)
-    num_samples = _importance.check_count(where, "num_samples", num_samples)
-    num_estimates = _importance.check_count(where, "num_estimates", num_estimates)
-    gradient = _importance.check_choice(
-        where, "gradient", gradient, ("standard", "stl", "dreg")
-    )
-    if gradient == "dreg":
-        if estimator is not estimators.pathwise:
-            raise ValueError(
-                f"{where}: gradient='dreg' is its own pathwise estimator; leave "
-                "estimator at its default, estimators.pathwise"
-            )
-        if not family.reparameterized:
-            raise ValueError(
-                f"{where}: gradient='dreg' needs a reparameterized family, and "
-                f"{family.name!r} is not; use gradient='standard' with "
-                "estimators.score_function"
-            )
-        return _importance.doubly_reparameterized(
-            where,
-            key,
-            params,
-            family,
-            log_target,
-            num_samples=num_samples,
-            num_estimates=num_estimates,
-            alpha=alpha,
-        )
-    stop = gradient == "stl"
-
-    def bound(z: Array) -> Array:
-        log_w = _importance.log_weights(
-            where, family, params, log_target, z, stop_params=stop
-        )
-        return _importance.renyi_value(log_w, alpha)
-
-    product = _importance.iid(family, num_samples)
-    return estimator(key, params, bound, product, num_samples=num_estimates)
 
 
 # --------------------------------------------------------------------------- #
@@ -377,7 +318,9 @@ def _make_loss(
     log_target: LogTarget,
     options: dict[str, Any],
 ) -> Callable[[ArrayLike, Any], Array]:
-    _check_common(where, family, log_target, options.get("estimator", callable))
+    _importance.check_common(
+        where, family, log_target, options.get("estimator", callable)
+    )
     _check_options(where, objective, options)
 
     def loss(key: ArrayLike, params: Any) -> Array:
