@@ -68,14 +68,18 @@ def elbo(
     estimator: Estimator = estimators.pathwise,
     gradient: str = "standard",
     prior: Any = None,
+    entropy: str = "monte_carlo",
 ) -> Array:
     """The evidence lower bound ``E_q[log_target(z) - log q(z)]``, maximised.
 
-    Without ``prior`` the whole integrand is estimated by Monte Carlo over
-    ``num_samples`` draws. With ``prior`` (params whose type has an analytic
-    KL against ``params``' type in :mod:`jaxreparam.kl`), ``log_target`` is the
-    log-likelihood ``log p(x | z)`` and the bound is
-    ``E_q[log_target(z)] - KL(q || prior)``, the KL in closed form.
+    By default the whole integrand is estimated by Monte Carlo over
+    ``num_samples`` draws. With ``entropy="analytic"`` the bound is
+    ``E_q[log_target(z)] + H(q)``, the entropy in closed form (Stan's ADVI),
+    so ``f = log_target`` does not depend on the params, as control-variate
+    estimators require. With ``prior`` (params whose type has an analytic KL
+    against ``params``' type in :mod:`jaxreparam.kl`), ``log_target`` is the
+    log-likelihood ``log p(x | z)`` and the bound is ``E_q[log_target(z)] -
+    KL(q || prior)``, the KL in closed form.
 
     Args:
         key: a PRNG key.
@@ -90,8 +94,12 @@ def elbo(
             ``estimators.score_function``, ...).
         gradient: ``"standard"`` or ``"stl"`` (the params stopped inside
             ``log q``: zero variance when ``q`` is the exact posterior);
-            ``"stl"`` needs the Monte Carlo entropy, so no ``prior``.
+            ``"stl"`` needs the Monte Carlo entropy: no ``prior``, no
+            analytic ``entropy``.
         prior: params of the prior for an analytic KL, or ``None``.
+        entropy: ``"monte_carlo"`` or ``"analytic"`` (the family's closed-form
+            entropy, summed over the batch); not with ``prior``, whose KL
+            already holds the entropy.
 
     Returns:
         A scalar: the ELBO estimate, its gradient the chosen estimator's.
@@ -99,8 +107,10 @@ def elbo(
     Raises:
         TypeError: ``family`` is not a ``Family``, ``log_target`` or
             ``estimator`` is not callable, ``num_samples`` is not an int.
-        ValueError: an unknown ``gradient``, ``"stl"`` with a ``prior``, a KL
-            whose shape is not ``q``'s batch shape, ``num_samples < 1``.
+        ValueError: an unknown ``gradient`` or ``entropy``, ``"stl"`` with a
+            closed-form term, ``prior`` with ``entropy="analytic"``, a family
+            without an entropy, a KL whose shape is not ``q``'s batch shape,
+            ``num_samples < 1``.
         NotImplementedError: no analytic KL between ``params`` and ``prior``.
 
     Examples:
@@ -122,21 +132,22 @@ def elbo(
     gradient = _importance.check_choice(
         where, "gradient", gradient, ("standard", "stl")
     )
-    if prior is not None:
+    entropy = _importance.check_choice(
+        where, "entropy", entropy, ("monte_carlo", "analytic")
+    )
+    if prior is not None and entropy == "analytic":
+        raise ValueError(
+            f"{where}: prior=... makes the whole KL analytic, entropy included; "
+            "leave entropy='monte_carlo'"
+        )
+    if prior is not None or entropy == "analytic":
         if gradient == "stl":
             raise ValueError(
                 f"{where}: gradient='stl' drops the score of the Monte Carlo "
-                "entropy term, which an analytic KL (prior=...) does not have"
-            )
-        kl = kl_divergence(params, prior)
-        if jnp.shape(kl) != tuple(family.batch_shape(params)):
-            raise ValueError(
-                f"{where}: KL(q || prior) has shape {jnp.shape(kl)}, not q's batch "
-                f"shape {tuple(family.batch_shape(params))}; the prior's batch "
-                "shape must broadcast to q's"
+                "entropy term, which a closed-form KL or entropy does not have"
             )
         value = estimator(key, params, log_target, family, num_samples=num_samples)
-        return value - jnp.sum(kl)
+        return value + _closed_form_term(where, params, family, prior)
 
     stop = gradient == "stl"
 
@@ -147,6 +158,26 @@ def elbo(
         return log_w[0]
 
     return estimator(key, params, integrand, family, num_samples=num_samples)
+
+
+def _closed_form_term(where: str, params: Any, family: Family, prior: Any) -> Array:
+    """``-KL(q || prior)`` with a prior, else the entropy ``H(q)``, summed."""
+    if prior is None:
+        if not family.has("entropy"):
+            raise ValueError(
+                f"{where}: family {family.name!r} has no closed-form entropy; use "
+                "entropy='monte_carlo'"
+            )
+        term, name = family.entropy(params), "H(q)"
+    else:
+        term, name = -kl_divergence(params, prior), "KL(q || prior)"
+    if jnp.shape(term) != tuple(family.batch_shape(params)):
+        raise ValueError(
+            f"{where}: {name} has shape {jnp.shape(term)}, not q's batch shape "
+            f"{tuple(family.batch_shape(params))}; the prior's batch shape must "
+            "broadcast to q's"
+        )
+    return jnp.sum(term)
 
 
 def renyi_bound(
@@ -281,9 +312,10 @@ def make_elbo_loss(
 ) -> Callable[[ArrayLike, Any], Array]:
     """``loss(key, params) = -elbo(key, params, family, log_target, **options)``.
 
-    The options (``num_samples``, ``estimator``, ``gradient``, ``prior``) are
-    those of :func:`elbo`, checked here once; the loss is ready for
-    ``jax.jit(jax.value_and_grad(loss, argnums=1))`` and ``jaxreparam.fit``.
+    The options (``num_samples``, ``estimator``, ``gradient``, ``prior``,
+    ``entropy``) are those of :func:`elbo`, checked here once; the loss is
+    ready for ``jax.jit(jax.value_and_grad(loss, argnums=1))`` and
+    ``jaxreparam.fit``.
     """
     return _make_loss("objectives.make_elbo_loss", elbo, family, log_target, options)
 
@@ -342,6 +374,9 @@ def _check_options(
             _importance.check_count(where, name, options[name])
     if "alpha" in options:
         _importance.check_alpha(where, options["alpha"])
+    if "entropy" in options:
+        choices = ("monte_carlo", "analytic")
+        _importance.check_choice(where, "entropy", options["entropy"], choices)
     if "gradient" in options:
         choices = (
             ("standard", "stl") if objective is elbo else ("standard", "stl", "dreg")

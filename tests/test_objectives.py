@@ -96,6 +96,21 @@ ELBO_VARIANTS = {  # name -> (options, num_samples)
     ),
     "kl-pathwise": ({"prior": PRIOR}, 1),
     "kl-score": ({"prior": PRIOR, "estimator": jr.estimators.score_function}, 3),
+    "entropy-pathwise": ({"entropy": "analytic"}, 1),
+    "entropy-score-loo": (
+        {
+            "entropy": "analytic",
+            "estimator": jr.estimators.score_function_leave_one_out,
+        },
+        4,
+    ),
+    "entropy-score-cv": (
+        {
+            "entropy": "analytic",
+            "estimator": jr.estimators.score_function_control_variate,
+        },
+        2,
+    ),
 }
 
 
@@ -520,6 +535,21 @@ def test_elbo_prior_errors(key):
         jr.objectives.elbo(keys[2], params, FAMILY, log_likelihood, prior=wide)
 
 
+def test_elbo_closed_form_term_errors(key):
+    keys = jax.random.split(key, 3)
+    params = _params(Q_LOC, Q_SCALE)
+    with pytest.raises(ValueError, match="stl"):
+        jr.objectives.elbo(
+            keys[0], params, FAMILY, log_joint, entropy="analytic", gradient="stl"
+        )
+    with pytest.raises(ValueError, match="entropy included"):
+        jr.objectives.elbo(
+            keys[1], params, FAMILY, log_likelihood, prior=PRIOR, entropy="analytic"
+        )
+    with pytest.raises(ValueError, match="entropy"):
+        jr.objectives.elbo(keys[2], params, FAMILY, log_joint, entropy="exact")
+
+
 def test_factories_check_options_up_front():
     with pytest.raises(TypeError, match="unexpected"):
         jr.objectives.make_iwae_loss(FAMILY, log_joint, num_sample=3)
@@ -531,6 +561,8 @@ def test_factories_check_options_up_front():
         jr.objectives.make_renyi_loss(FAMILY, log_joint)
     with pytest.raises(TypeError, match="Family"):
         jr.objectives.make_iwae_loss(jr.normal, log_joint)
+    with pytest.raises(ValueError, match="entropy"):
+        jr.objectives.make_elbo_loss(FAMILY, log_joint, entropy="closed")
 
 
 def test_batched_key_is_refused(key):
