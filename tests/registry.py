@@ -295,6 +295,146 @@ CASES.update(
 )
 
 
+class _RelaxedBernoulliReference(st.rv_continuous):
+    """RelaxedBernoulli on (0, 1) through its logit, Logistic(logits / t, 1 / t).
+
+    Built on scipy's logistic; moments by quadrature over the logit, where the
+    integrand is smooth (on (0, 1) the density is singular at the ends if t < 1).
+    """
+
+    def _argcheck(self, temperature, logits):
+        return (temperature > 0) & np.isfinite(logits)
+
+    def _logpdf(self, x, temperature, logits):
+        logit = special.logit(x)
+        log_jacobian = -np.log(x) - np.log1p(-x)
+        return st.logistic.logpdf(logit, logits / temperature, 1 / temperature) + (
+            log_jacobian
+        )
+
+    def _pdf(self, x, temperature, logits):
+        return np.exp(self._logpdf(x, temperature, logits))
+
+    def _cdf(self, x, temperature, logits):
+        return st.logistic.cdf(special.logit(x), logits / temperature, 1 / temperature)
+
+    def _ppf(self, q, temperature, logits):
+        return special.expit(st.logistic.ppf(q, logits / temperature, 1 / temperature))
+
+    @staticmethod
+    @np.vectorize
+    def _munp(n, temperature, logits):
+        logit = st.logistic(logits / temperature, 1 / temperature)
+        return integrate.quad(
+            lambda x: special.expit(x) ** n * logit.pdf(x),
+            -np.inf,
+            np.inf,
+            epsabs=1e-14,
+            epsrel=1e-13,
+            limit=200,
+        )[0]
+
+
+relaxed_bernoulli_reference = _RelaxedBernoulliReference(
+    a=0.0, b=1.0, name="relaxed_bernoulli"
+)
+
+
+class _NormalMixtureReference(st.rv_continuous):
+    """A mixture of three Normals from scipy.stats.norm (scipy has no mixtures).
+
+    Shapes: logits ``l0, l1, l2``, means ``m0, m1, m2``, scales ``s0, s1, s2``.
+    Mean and variance from the components' moments; the rest generic.
+    """
+
+    def _argcheck(self, *args):
+        ok = np.all([np.isfinite(a) for a in args], axis=0)
+        return ok & np.all([s > 0 for s in args[6:]], axis=0)
+
+    @staticmethod
+    def _parts(args):
+        logits, locs, scales = (np.stack(args[i : i + 3], -1) for i in (0, 3, 6))
+        return special.log_softmax(logits, axis=-1), locs, scales
+
+    def _logpdf(self, x, *args):
+        log_w, locs, scales = self._parts(args)
+        terms = log_w + st.norm.logpdf(np.asarray(x)[..., None], locs, scales)
+        return special.logsumexp(terms, axis=-1)
+
+    def _pdf(self, x, *args):
+        return np.exp(self._logpdf(x, *args))
+
+    def _cdf(self, x, *args):
+        log_w, locs, scales = self._parts(args)
+        cdfs = st.norm.cdf(np.asarray(x)[..., None], locs, scales)
+        return np.sum(np.exp(log_w) * cdfs, axis=-1)
+
+    def _stats(self, *args):
+        log_w, locs, scales = self._parts(args)
+        w = np.exp(log_w)
+        mean = np.sum(w * locs, -1)
+        return mean, np.sum(w * (scales**2 + locs**2), -1) - mean**2, None, None
+
+
+normal_mixture_reference = _NormalMixtureReference(
+    name="normal_mixture", shapes="l0, l1, l2, m0, m1, m2, s0, s1, s2"
+)
+
+
+def _normal_mixture(mixture_logits, loc, scale):
+    """The reference frozen at natural values with a trailing axis of 3 components."""
+    parts = (
+        np.moveaxis(np.asarray(v, np.float64), -1, 0)
+        for v in (mixture_logits, loc, scale)
+    )
+    return normal_mixture_reference(*(x for p in parts for x in p))
+
+
+CASES.update(
+    {
+        "mixture_normal": Case(
+            jr.mixture_normal,
+            {
+                "mixture_logits": np.array([[0.3, -0.2, 0.5], [0.0, 1.0, -1.0]]),
+                "loc": np.array([[-1.5, 0.5, 2.0], [0.0, 1.0, 3.0]]),
+                "scale": np.array([[0.7, 1.2, 0.5], [1.0, 0.4, 0.8]]),
+            },
+            scipy=_normal_mixture,
+            positive=("scale",),
+            params_event_ndims=(("mixture_logits", 1), ("loc", 1), ("scale", 1)),
+        ),
+        # A mixture of three diagonal Gaussians on R^2 (loc, scale: batch + (D, K)).
+        "mixture_independent_normal": Case(
+            jr.mixture.independent_normal,
+            {
+                "mixture_logits": np.array([[0.3, -0.2, 0.5], [0.0, 1.0, -1.0]]),
+                "loc": np.array([[[-1.5, 0.5, 2.0], [1.0, -1.0, 0.0]]] * 2),
+                "scale": np.array([[[0.7, 1.2, 0.5], [1.0, 0.4, 0.8]]] * 2),
+            },
+            positive=("scale",),
+        ),
+        # temperature first: the generic broadcast check concatenates the first
+        # argument; temperatures below and above 1 (density singular / not at ends).
+        "relaxed_bernoulli": Case(
+            jr.relaxed_bernoulli.family,
+            {"temperature": _a(1.5, 0.6), "logits": _a(0.5, -1.0)},
+            scipy=lambda temperature, logits: relaxed_bernoulli_reference(
+                temperature, logits
+            ),
+            positive=("temperature",),
+        ),
+        "relaxed_one_hot_categorical": Case(
+            jr.relaxed_one_hot_categorical.family,
+            {
+                "temperature": _a(0.7, 1.5),
+                "logits": np.array([[0.5, -1.0, 0.2], [0.0, 1.0, -0.5]]),
+            },
+            positive=("temperature",),
+        ),
+    }
+)
+
+
 #: Pairs ``(name, family_p, natural_p, family_q, natural_q)`` with an analytic KL,
 #: checked against a Monte Carlo estimate in ``test_kl.py``. Every registered pair
 #: must appear here at least once.

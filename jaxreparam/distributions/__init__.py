@@ -48,6 +48,7 @@ __all__ = [
     "logistic",
     "lognormal",
     "mixture",
+    "mixture_independent_normal",
     "mixture_normal",
     "multivariate_normal",
     "multivariate_normal_diag",
@@ -72,6 +73,11 @@ multivariate_normal_low_rank = multivariate_normal.low_rank
 
 #: The mixture of Normals, ``mixture.make(normal.family)``.
 mixture_normal = mixture.normal
+
+#: The mixture of Normals, ``mixture.make(normal.family)``.
+mixture_normal = mixture.normal
+#: The mixture of diagonal Gaussians, ``mixture.make(normal.family, event_ndims=1)``.
+mixture_independent_normal = mixture.independent_normal
 
 #: Every family bundle, by name (a module contributes ``families`` or ``family``).
 FAMILIES = {
