@@ -28,7 +28,9 @@ This module defines the two basic estimators and gathers the others:
   whose expectation is differentiated pathwise
   (:func:`score_function_control_variate`);
 * from :mod:`jaxreparam.measure_valued`, the coupled measure-valued derivative
-  for Gaussians (:func:`measure_valued`).
+  for Gaussians (:func:`measure_valued`);
+* from :mod:`jaxreparam.rebar`, REBAR and RELAX for Bernoulli and Categorical
+  latents (:func:`rebar`, :func:`relax`, :func:`relax_variance_loss`).
 """
 
 from __future__ import annotations
@@ -50,12 +52,26 @@ from jaxreparam.control_variates import (
     taylor_control_variate,
 )
 from jaxreparam.measure_valued import measure_valued
+from jaxreparam.rebar import (
+    RebarParams,
+    init_rebar,
+    rebar,
+    rebar_control_variate,
+    relax,
+    relax_variance_loss,
+)
 
 __all__ = [
     "BaselineState",
+    "RebarParams",
     "init_baseline",
+    "init_rebar",
     "measure_valued",
     "pathwise",
+    "rebar",
+    "rebar_control_variate",
+    "relax",
+    "relax_variance_loss",
     "score_function",
     "score_function_control_variate",
     "score_function_leave_one_out",
