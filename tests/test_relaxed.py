@@ -132,6 +132,38 @@ def test_sample_and_log_prob_stays_finite_where_coordinates_underflow(key):
     assert np.all(np.isneginf(categorical.log_prob(params, z)[np.any(z == 0, -1)]))
 
 
+def test_bernoulli_logit_density_is_scipys_logistic_and_finite_when_cold():
+    with jax.enable_x64(True):
+        params = bernoulli.init(temperature=0.3, logits=[0.5, -1.0])
+        x = np.asarray(bernoulli.sample_logit(jax.random.key(7), params, (200,)))
+        expected = st.logistic.logpdf(x, np.array([0.5, -1.0]) / 0.3, 1 / 0.3)
+        np.testing.assert_allclose(
+            bernoulli.logit_log_prob(params, x), expected, rtol=1e-12
+        )
+        z = special.expit(x)
+        inside = (z > 1e-12) & (z < 1 - 1e-6)  # where z itself is still accurate
+        jacobian = np.log(z) + np.log1p(-z)
+        np.testing.assert_allclose(
+            bernoulli.log_prob(params, z)[inside],
+            (expected - jacobian)[inside],
+            rtol=1e-8,
+        )
+    # float32, temperature 0.02: half the samples round to exactly 0 or 1.
+    cold = bernoulli.init(temperature=0.02, logits=jnp.array([0.5, -1.0]))
+    x = bernoulli.sample_logit(jax.random.key(8), cold, (1000,))
+    z = jax.nn.sigmoid(x)
+    assert np.mean((np.asarray(z) == 0) | (np.asarray(z) == 1)) > 0.3
+    assert np.all(np.isfinite(bernoulli.logit_log_prob(cold, x)))
+    grad = jax.grad(
+        lambda p: jnp.sum(
+            bernoulli.logit_log_prob(
+                p, bernoulli.sample_logit(jax.random.key(8), p, (1000,))
+            )
+        )
+    )(cold)
+    assert all(np.all(np.isfinite(g)) for g in grad)
+
+
 # --------------------------------------------------------------------------- #
 # The zero-temperature limit.
 

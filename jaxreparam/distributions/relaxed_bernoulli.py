@@ -16,10 +16,14 @@ computed through the logit ``x = log z - log1p(-z)``, which is
 ``sigmoid(lam logit(z) - logits)``.
 
 Params store ``logits`` and ``log_temperature``: the temperature is a learnable
-parameter that no optimizer step can make negative. In float32 a sample whose
-logit exceeds about 17 in absolute value rounds to exactly 0 or 1, off the open
-support, where ``log_prob`` is ``-inf``; keep ``|logits| / temperature`` moderate,
-or work in float64.
+parameter that no optimizer step can make negative.
+
+Low temperatures: in float32 a sample whose logit exceeds about 17 in absolute
+value rounds to exactly 0 or 1, off the open support, where ``log_prob`` is
+``-inf`` (and ``log1p(-z)`` loses precision well before). As Maddison et al.
+(2017, appendix C) advise, work with the logit instead: :func:`sample_logit` and
+:func:`logit_log_prob` (the ``Logistic(logits / lam, 1 / lam)`` density of ``x``)
+stay finite and exact at any temperature; ``sigmoid(x)`` is the sample.
 
 :func:`sample_straight_through` returns the hard value ``1[z > 1/2]`` (exactly 0 or
 1) forward and the relaxed sample's gradient backward (Bengio et al. 2013; Jang et
@@ -49,7 +53,9 @@ __all__ = [
     "init",
     "log_prob",
     "sample",
+    "logit_log_prob",
     "sample_and_log_prob",
+    "sample_logit",
     "sample_straight_through",
     "to_natural",
 ]
@@ -98,10 +104,33 @@ def to_natural(params: RelaxedBernoulliParams) -> dict[str, Array]:
     return {"temperature": jnp.exp(params.log_temperature), "logits": params.logits}
 
 
-def _logit_sample(key: ArrayLike, params: RelaxedBernoulliParams, sample_shape):
+def sample_logit(key: ArrayLike, params: RelaxedBernoulliParams, sample_shape=()):
+    """Draws the logit ``x = (logits + L) / temperature`` of a sample, ``L`` logistic.
+
+    ``sigmoid(x)`` is the :func:`sample` drawn with the same key. With
+    :func:`logit_log_prob`, the way to work at low temperatures.
+
+    Args:
+        key: a PRNG key.
+        params: ``RelaxedBernoulliParams``.
+        sample_shape: leading shape of independent draws.
+
+    Returns:
+        An array of shape ``sample_shape + batch_shape``, pathwise differentiable.
+    """
     key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
     noise = jax.random.logistic(key, shape, dtype)
     return (params.logits + noise) * jnp.exp(-params.log_temperature)
+
+
+def logit_log_prob(params: RelaxedBernoulliParams, x: ArrayLike) -> Array:
+    """The log-density of the logit ``x``, ``Logistic(logits / lam, 1 / lam)``.
+
+    ``log lam + u - 2 softplus(u)`` with ``u = logits - lam x``: finite for every
+    finite ``x``. It equals ``log_prob(params, sigmoid(x)) + log z + log(1 - z)``.
+    """
+    u = params.logits - jnp.exp(params.log_temperature) * jnp.asarray(x)
+    return params.log_temperature + u - 2 * jax.nn.softplus(u)
 
 
 def sample(key: ArrayLike, params: RelaxedBernoulliParams, sample_shape=()) -> Array:
@@ -122,7 +151,7 @@ def sample(key: ArrayLike, params: RelaxedBernoulliParams, sample_shape=()) -> A
         >>> jr.relaxed_bernoulli.sample(jax.random.key(0), params, (3,)).shape
         (3,)
     """
-    return jax.nn.sigmoid(_logit_sample(key, params, sample_shape))
+    return jax.nn.sigmoid(sample_logit(key, params, sample_shape))
 
 
 def sample_straight_through(
@@ -150,7 +179,7 @@ def sample_straight_through(
         >>> [float(v) for v in z]
         [1.0, 0.0]
     """
-    x = _logit_sample(key, params, sample_shape)
+    x = sample_logit(key, params, sample_shape)
     soft = jax.nn.sigmoid(x)
     hard = jnp.where(x > 0, 1.0, 0.0).astype(soft.dtype)
     # hard + 0 in value (exactly), d soft in derivative; a NaN stays NaN.
@@ -160,12 +189,10 @@ def sample_straight_through(
 def log_prob(params: RelaxedBernoulliParams, z: ArrayLike) -> Array:
     """``log q(z)`` on ``(0, 1)``; ``-inf`` outside, including at 0 and 1."""
     z = jnp.asarray(z)
-    temperature = jnp.exp(params.log_temperature)
 
     def density(z: Array) -> Array:
         log_z, log_1mz = jnp.log(z), jnp.log1p(-z)
-        u = params.logits - temperature * (log_z - log_1mz)
-        return params.log_temperature + u - 2 * jax.nn.softplus(u) - log_z - log_1mz
+        return logit_log_prob(params, log_z - log_1mz) - log_z - log_1mz
 
     return _common.log_prob_on_support(density, z, (z > 0) & (z < 1), 0.5)
 
