@@ -128,9 +128,6 @@ def _batch(data_key: Array, data: Any, perm: Array, t: Array, batch_size: int):
     return parallel.shard_leading(batch), perm
 
 
-@functools.partial(
-    jax.jit, static_argnames=("loss", "optimizer", "length", "masked", "batch_size")
-)
 def _chunk(key, params, opt_state, data, first, end, *, loss, optimizer, length,
            masked, batch_size):  # fmt: skip
     """Steps ``first, ..., first + length - 1`` (those ``< end`` if masked)."""
@@ -168,6 +165,18 @@ def _chunk(key, params, opt_state, data, first, end, *, loss, optimizer, length,
         body, (params, opt_state, perm), steps
     )
     return params, opt_state, metrics
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled_chunk(loss, optimizer, length, masked, batch_size) -> Callable:
+    """``jax.jit`` of :func:`_chunk` for one configuration, made once and reused.
+
+    Closing over the configuration (rather than marking it static) keeps each
+    call on jit's fast path; the cache keeps resumed fits from recompiling.
+    """
+    options = {"loss": loss, "optimizer": optimizer, "length": length}
+    options |= {"masked": masked, "batch_size": batch_size}
+    return jax.jit(functools.partial(_chunk, **options))
 
 
 def _check_data(data: Any, batch_size: int | None) -> None:
@@ -274,13 +283,8 @@ def fit(
     if chunk_size is None:
         chunk_size = max(1, math.ceil(num_steps / 20)) if reporting else num_steps
     chunk_size = max(1, min(chunk_size, num_steps))
-    options = {
-        "loss": loss,
-        "optimizer": optimizer,
-        "length": chunk_size,
-        "masked": num_steps % chunk_size != 0,
-        "batch_size": batch_size,
-    }
+    masked = num_steps % chunk_size != 0
+    chunk = _compiled_chunk(loss, optimizer, chunk_size, masked, batch_size)
     if mesh is not None:
         mesh = parallel.auto_mesh(mesh)
     context = jax.set_mesh(mesh) if mesh is not None else contextlib.nullcontext()
@@ -293,16 +297,25 @@ def fit(
         validate = jax.jit(validation_loss) if validation_loss is not None else None
         bar = _progress.Progress(progress, num_steps)
         state = (params, opt_state, start_step)
-        return _loop(key, state, data, num_steps, options, validate, patience, bar)
+        run = (chunk, chunk_size, validate, patience, bar)
+        return _loop(key, state, data, num_steps, *run)
 
 
-def _loop(key, state, data, num_steps, options, validate, patience, bar) -> FitResult:
-    """The chunks of :func:`fit`, with its history, validation and progress."""
+def _loop(key, state, data, num_steps, chunk, length, validate, patience, bar):
+    """The chunks of :func:`fit`, with its history, validation and progress.
+
+    Without validation, a chunk's metrics are read back while the next chunk
+    runs, so that the host's work between chunks overlaps the device's.
+    """
     params, opt_state, start = state
     end, step = start + num_steps, start
     chunks: list[dict[str, np.ndarray]] = []
     checks: list[tuple[int, float]] = []
-    best, waited = state, 0
+    best, waited, pending = state, 0, None
+
+    def record(metrics: dict, done: int, upto: int) -> None:
+        chunks.append({k: np.asarray(m)[:done] for k, m in metrics.items()})
+        bar.update(upto - start, chunks[-1]["loss"])
 
     def improved() -> bool:  # validates the current params; whether they are best
         checks.append((step, float(validate(params))))
@@ -312,21 +325,24 @@ def _loop(key, state, data, num_steps, options, validate, patience, bar) -> FitR
         improved()
     try:
         while step < end:
-            params, opt_state, metrics = _chunk(
-                key, params, opt_state, data, step, end, **options
-            )
-            done = min(options["length"], end - step)
-            chunks.append({k: np.asarray(m)[:done] for k, m in metrics.items()})
+            params, opt_state, metrics = chunk(key, params, opt_state, data, step, end)
+            done = min(length, end - step)
             step += done
-            bar.update(step - start, chunks[-1]["loss"])
+            if pending is not None:
+                record(*pending)
+            pending = (metrics, done, step)
             if validate is None:
                 continue
+            record(*pending)
+            pending = None
             if improved():
                 best, waited = (params, opt_state, step), 0
             else:
                 waited += 1
                 if patience is not None and waited >= patience:
                     break
+        if pending is not None:
+            record(*pending)
     finally:
         bar.close()
     history = {"loss": np.zeros(0)}

@@ -92,16 +92,23 @@ def test_fit_equals_a_hand_written_loop(key):
 
 
 def test_fit_compiles_once_and_chunking_changes_nothing(key):
-    data = _data()
+    data, traces = _data(), []
+
+    def loss(key, params, batch):
+        traces.append(None)  # runs when jax traces the loss, not when it runs
+        return _loss(key, params, batch)
+
     run = lambda **options: fit(
-        key, _params(), data, loss=_loss, optimizer=OPTIMIZER, num_steps=50,
+        key, _params(), data, loss=loss, optimizer=OPTIMIZER, num_steps=50,
         batch_size=20, progress=False, **options,
     )  # fmt: skip
-    before = fit_module._chunk._cache_size()
     chunked = run(chunk_size=8)  # 7 chunks, the last one masked
-    assert fit_module._chunk._cache_size() == before + 1
+    compiled = fit_module._compiled_chunk(loss, OPTIMIZER, 8, True, 20)
+    assert compiled._cache_size() == 1  # one compilation for the 7 chunks
+    traced = len(traces)
     run(chunk_size=8)
-    assert fit_module._chunk._cache_size() == before + 1  # cached across calls
+    assert len(traces) == traced  # a second fit (a resumed one, say) reuses it
+    assert compiled._cache_size() == 1
     whole = run()
     for name in ("loss", "index"):
         np.testing.assert_array_equal(chunked.history[name], whole.history[name])
