@@ -406,3 +406,15 @@ def test_one_coordinate_independent_mixture_is_the_univariate_one():
         rtol=1e-5,
         atol=1e-7,
     )
+
+
+@pytest.mark.parametrize("setting", list(GRID))
+def test_float32_samples_and_gradients_are_finite(setting):
+    logits, loc, scale = (jnp.asarray(v, jnp.float32) for v in GRID[setting])
+    params = jr.mixture_normal.init(mixture_logits=logits, loc=loc, scale=scale)
+    draw = lambda p: jr.mixture_normal.sample(jax.random.key(9), p, (500,))
+    z, lp = jr.mixture_normal.sample_and_log_prob(jax.random.key(9), params, (500,))
+    assert np.all(np.isfinite(z))
+    assert np.all(np.isfinite(lp))
+    for leaf in jax.tree.leaves(jax.jacfwd(draw)(params)):
+        assert np.all(np.isfinite(leaf)), setting

@@ -299,3 +299,26 @@ def test_k3_pathwise_gradient_agrees_with_the_score_function(key):
     np.testing.assert_array_less(gap, 5 * se)
     # Not vacuous: the temperature's gradient is resolved away from zero.
     assert abs(means["pathwise"][-1]) > 5 * np.sqrt(variances["pathwise"][-1])
+
+
+@pytest.mark.parametrize("temperature", [1e-2, 1e-1, 1.0, 1e1, 1e2])
+def test_float32_samples_and_gradients_are_finite(temperature):
+    logits = jnp.array([[-10.0, 0.0, 10.0], [0.3, -0.2, 0.1]], jnp.float32)
+    key = lambda: jax.random.key(10)
+    cat = categorical.init(temperature=temperature, logits=logits)
+    z, lp = categorical.sample_and_log_prob(key(), cat, (200,))
+    assert np.all(np.isfinite(z))
+    assert np.all(np.isfinite(lp))
+    soft = jax.jacfwd(lambda p: categorical.sample(key(), p, (200,)))(cat)
+    elbo_like = jax.grad(
+        lambda p: jnp.mean(categorical.sample_and_log_prob(key(), p, (200,))[1])
+    )(cat)
+    ber = bernoulli.init(temperature=temperature, logits=logits[:, 0])
+    x = bernoulli.sample_logit(key(), ber, (200,))
+    assert np.all(np.isfinite(x))
+    assert np.all(np.isfinite(bernoulli.logit_log_prob(ber, x)))
+    hard = jax.jacfwd(lambda p: bernoulli.sample_straight_through(key(), p, (200,)))(
+        ber
+    )
+    for leaf in jax.tree.leaves((soft, elbo_like, hard)):
+        assert np.all(np.isfinite(leaf)), temperature
