@@ -169,8 +169,10 @@ def _quadrature(x: Array, k: Array, one_minus_ratio: Array):
     reach = s2 + 0.5 * _CUT / k  # sin^2(b/2)
     outer_width = jnp.where(
         reach >= 1,
-        # pi - a, with the part of pi that the dtype cannot hold added back.
-        (math.pi - a) + (math.pi - float(np.asarray(math.pi, x.dtype))),
+        # pi - a, with the part of pi that the dtype cannot hold added back (the
+        # barrier stops XLA from folding the two constants together first).
+        jax.lax.optimization_barrier(math.pi - a)
+        + (math.pi - float(np.asarray(math.pi, x.dtype))),
         2 * jnp.arcsin(jnp.sqrt(jnp.minimum(reach, 1))) - a,
     )
     lo = jnp.where(inner, 0, a)
