@@ -14,7 +14,8 @@ import pytest
 from jaxreparam.__main__ import main
 
 VARIANCE_ROW = re.compile(
-    r"^\s+(start|fitted)\s+(loc|log_scale|all)\s+(\S+)\s+(\S+)\s+(\S+)$", re.M
+    r"^\s+(start|fitted)\s+(loc|log_scale|all)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)$",
+    re.M,
 )
 
 
@@ -47,17 +48,21 @@ def test_prints_the_variance_report_as_numbers(demo):
     assert "Gradient variance" in printed
     assert "pathwise" in printed
     assert "score function" in printed
+    assert "control variate" in printed
     rows = VARIANCE_ROW.findall(printed)
     assert {(where, leaf) for where, leaf, *_ in rows} == {
         (where, leaf)
         for where in ("start", "fitted")
         for leaf in ("loc", "log_scale", "all")
     }
-    for where, leaf, path, score, ratio in rows:
+    for where, leaf, path, score, control, ratio in rows:
         by_name = result["variance"][where]
         np.testing.assert_allclose(float(path), by_name["pathwise"][leaf], rtol=1e-3)
         np.testing.assert_allclose(
             float(score), by_name["score function"][leaf], rtol=1e-3
+        )
+        np.testing.assert_allclose(
+            float(control), by_name["control variate"][leaf], rtol=1e-3
         )
         assert float(path) > 0
         assert float(score) > 0
@@ -65,6 +70,9 @@ def test_prints_the_variance_report_as_numbers(demo):
     # On this problem the score function is far noisier (about 40x at the start).
     start = result["variance"]["start"]
     assert start["score function"]["all"] > 5 * start["pathwise"]["all"]
+    # The Taylor control variate removes the linear part of log_target, most of
+    # the score function's noise at the start (about 5x less there).
+    assert start["control variate"]["all"] < 0.5 * start["score function"]["all"]
 
 
 def test_prints_fitted_values_beside_the_exact_answer(demo):

@@ -11,7 +11,9 @@ estimated by ``jr.estimators.pathwise`` and the entropy in closed form. It is
 minimised by optax's adam in a jitted ``lax.scan`` over chunks of steps, with
 progress reported between chunks. Then the variance of the loss's gradient is
 measured, at the start and at the fit, under the pathwise and the score-function
-estimators.
+estimators, and the score function with a control variate whose expectation is
+differentiated pathwise (``jr.estimators.score_function_control_variate``: the
+Taylor expansion of ``log_target`` around the mean of q, Grathwohl et al.'s LAX).
 
 Run it with ``python -m jaxreparam gaussian --help``.
 """
@@ -50,6 +52,7 @@ DESCRIPTION = "fit a diagonal Gaussian to a correlated one; compare gradient var
 ESTIMATORS = {
     "pathwise": jr.estimators.pathwise,
     "score function": jr.estimators.score_function,
+    "control variate": jr.estimators.score_function_control_variate,
 }
 
 
@@ -235,15 +238,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     print(
         f"  {'params':<7} {'leaf':<10} {'pathwise':>12} {'score function':>15} "
-        f"{'ratio':>9}"
+        f"{'control variate':>16} {'ratio':>9}"
     )
     for where, by_name in variance.items():
         for leaf in by_name["pathwise"]:
             path, score = by_name["pathwise"][leaf], by_name["score function"][leaf]
+            control = by_name["control variate"][leaf]
             print(
                 f"  {where:<7} {leaf:<10} {path:12.4g} {score:15.4g} "
-                f"{score / path:9.3g}"
+                f"{control:16.4g} {score / path:9.3g}"
             )
+    print("  (ratio: score function / pathwise)")
 
     result = {
         "initial_loc": np.asarray(jr.normal.to_natural(initial)["loc"]),
