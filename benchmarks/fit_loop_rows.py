@@ -14,7 +14,9 @@ less a later call's):
 * ``jaxreparam (uneven chunks)``: a chunk size that does not divide the steps,
   so every step runs under the ``lax.cond`` masking the last chunk.
 
-All use the same keys and must return the same params and losses.
+One row passes the data as an argument, one closes the loss over them (where
+``fit_loop`` has both). All use the same keys and must return the same params
+and losses.
 """
 
 from __future__ import annotations
@@ -29,35 +31,48 @@ __all__ = ["make", "rows"]
 
 WORKLOAD = "fit loop (Adam)"
 SIZES = {"quick": [("tiny", 2_000)], "full": [("tiny", 20_000), ("logistic", 2_000)]}
-NAMES = {
-    "scan": "hand-written",
-    "python loop": "hand-written (python loop)",
-    "fit": "jaxreparam",
-    "fit, progress": "jaxreparam (progress)",
-    "fit, uneven chunks": "jaxreparam (uneven chunks)",
-}
+STYLES = {"scan": "data as argument", "scan, closure": "data closed over"}
 
 
 def _call(run):
     return lambda key: run()
 
 
-def make(problem: str, num_steps: int) -> Row:
-    """The row fitting ``problem`` for ``num_steps`` steps."""
+def _name(name: str, against: str) -> str:
+    """``fit_loop``'s contender names in the harness's vocabulary."""
+    if name == against:
+        return "hand-written"
+    if not name.startswith("fit"):
+        return f"hand-written ({name})"
+    rest = [p for p in name.split(", ")[1:] if p != "closure"]
+    return "jaxreparam" + (f" ({', '.join(rest)})" if rest else "")
+
+
+def make(problem: str, num_steps: int) -> list[Row]:
+    """The rows fitting ``problem`` for ``num_steps`` steps, one per data style.
+
+    ``fit_loop.contenders`` maps names to ``(run, name of the scan to compare
+    with)``: the data passed as an argument or closed over by the loss.
+    """
     loss, params, data, _ = fit_loop.problems()[problem]
     runs = fit_loop.contenders(loss, params, data, num_steps, optax.adam(0.01))
-    return Row(
-        workload=WORKLOAD,
-        size=f"{problem}, {num_steps} steps",
-        elements=num_steps,
-        args=(jax.random.key(0),),
-        contenders=[
-            Contender(NAMES.get(name, name), _call(run), jit=False)
-            for name, run in runs.items()
-        ],
-    )
+    groups: dict[str, list[Contender]] = {}
+    for name, value in runs.items():
+        run, against = value if isinstance(value, tuple) else (value, "scan")
+        contender = Contender(_name(name, against), _call(run), jit=False)
+        groups.setdefault(against, []).append(contender)
+    return [
+        Row(
+            workload=WORKLOAD,
+            size=f"{problem}, {num_steps} steps, {STYLES.get(against, against)}",
+            elements=num_steps,
+            args=(jax.random.key(0),),
+            contenders=contenders,
+        )
+        for against, contenders in groups.items()
+    ]
 
 
 def rows(mode: str) -> list[Row]:
     """The rows of ``mode`` (``"quick"`` or ``"full"``)."""
-    return [make(problem, steps) for problem, steps in SIZES[mode]]
+    return [row for problem, steps in SIZES[mode] for row in make(problem, steps)]

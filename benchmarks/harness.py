@@ -5,8 +5,8 @@ always a PRNG key) and its *contenders*: pure functions ``fn(key, *data)`` of
 those arguments, one per library, that compute the same thing. The reference
 contender (hand-written JAX) is the one every ratio divides by.
 
-Before anything is timed, every contender's output (``check_fn`` if given, else
-``fn``'s) is compared with the reference's:
+Before anything is timed, every contender's output (or the part of it that
+``check_output`` selects) is compared with the reference's:
 
 * ``same_noise=True``: the draws coincide (same key, same ``jax.random`` call),
   so the outputs must agree to float tolerance: on every leaf,
@@ -69,8 +69,10 @@ class Contender:
             ``"tfp"``, or a variant such as ``"jaxreparam (separate calls)"``.
         fn: ``fn(key, *data) -> pytree``, the function timed (jitted here).
         same_noise: whether its draws coincide with the reference's.
-        check_fn: the function whose output is checked, if not ``fn`` (an
-            optimizer step is timed, its gradient checked).
+        check_output: selects what is checked from ``fn``'s output, if not
+            all of it: an optimizer step is timed, and its gradient checked
+            (Adam's first moment after one step from zero is ``(1 - b1)``
+            times the gradient).
         jit: whether ``fn`` is jitted here; ``False`` for a Python function
             that calls jitted code itself (a training loop), whose compile
             time is then its first call's less a later call's.
@@ -79,7 +81,7 @@ class Contender:
     name: str
     fn: Callable[..., Any]
     same_noise: bool = True
-    check_fn: Callable[..., Any] | None = None
+    check_output: Callable[[Any], Any] | None = None
     jit: bool = True
 
 
@@ -197,8 +199,10 @@ def _monte_carlo(fn: Callable, ref: Callable, args: tuple, num_keys: int) -> dic
     }
 
 
-def _checked(contender: Contender) -> Callable[..., Any]:
-    return contender.check_fn or contender.fn
+def _checked(contender: Contender, executable: Callable) -> Callable[..., Any]:
+    """``executable`` (``contender.fn`` compiled) followed by ``check_output``."""
+    select = contender.check_output
+    return executable if select is None else lambda *a: select(executable(*a))
 
 
 def check_row(
@@ -212,13 +216,17 @@ def check_row(
     Args:
         row: the row.
         settings: ``mc_keys`` is read.
-        compiled: executables of the checked functions, by name (else jitted).
+        compiled: executables of the contenders' functions, by name (else
+            they are jitted here).
         cache: a dict kept across rows, holding the Monte Carlo results of rows
             checked through the same ``check_proxy``.
     """
     cache = {} if cache is None else cache
     compiled = compiled or {}
-    run = {c.name: compiled.get(c.name) or jax.jit(_checked(c)) for c in row.contenders}
+    run = {
+        c.name: _checked(c, compiled.get(c.name) or jax.jit(c.fn))
+        for c in row.contenders
+    }
     ref_out = run[row.reference](*row.args)
     results = {row.reference: {"kind": "reference", "passed": True, "detail": ""}}
     for c in row.contenders:
@@ -232,8 +240,9 @@ def check_row(
         if token not in cache:
             fn, ref = run[c.name], run[row.reference]
             if proxy is not row:
-                fn = jax.jit(_checked(proxy.contender(c.name)))
-                ref = jax.jit(_checked(proxy.contender(proxy.reference)))
+                mine, theirs = (proxy.contender(n) for n in (c.name, proxy.reference))
+                fn = _checked(mine, jax.jit(mine.fn))
+                ref = _checked(theirs, jax.jit(theirs.fn))
             cache[token] = _monte_carlo(fn, ref, proxy.args, settings.mc_keys)
             if proxy is not row:
                 cache[token]["detail"] += f" (checked at {proxy.size})"
@@ -283,13 +292,11 @@ def _sample(fn: Callable, args: tuple, calls: int) -> tuple[float, float]:
     return wall, (time.process_time() - cpu) / calls
 
 
-def compile_row(row: Row, settings: Settings) -> tuple[dict, dict, dict]:
+def compile_row(row: Row, settings: Settings) -> tuple[dict, dict]:
     """Compiles every contender (and the floor), interleaved.
 
     Returns:
-        ``(executables, checked executables, compile seconds)`` by name; the
-        checked executable is the timed one unless the contender has a
-        ``check_fn``.
+        ``(executables, compile seconds)``, by name.
     """
     fns = {c.name: (c.fn, c.jit) for c in row.contenders}
     if row.floor is not None:
@@ -302,10 +309,6 @@ def compile_row(row: Row, settings: Settings) -> tuple[dict, dict, dict]:
             fn, jit = fns[name]
             compiled[name], wall, cpu = _compile(fn, row.args, jit)
             seconds[name].append((wall, cpu))
-    checked = {
-        c.name: compiled[c.name] if c.check_fn is None else jax.jit(c.check_fn)
-        for c in row.contenders
-    }
     medians = {
         name: {
             "wall": statistics.median(w for w, _ in v),
@@ -314,7 +317,7 @@ def compile_row(row: Row, settings: Settings) -> tuple[dict, dict, dict]:
         }
         for name, v in seconds.items()
     }
-    return compiled, checked, medians
+    return compiled, medians
 
 
 def time_row(
@@ -374,8 +377,8 @@ def measure(row: Row, settings: Settings, cache: dict | None = None) -> dict:
     Only the contenders that pass their check are timed (none if the reference
     fails to run).
     """
-    compiled, checked, seconds = compile_row(row, settings)
-    checks = check_row(row, settings, checked, cache)
+    compiled, seconds = compile_row(row, settings)
+    checks = check_row(row, settings, compiled, cache)
     keep = {
         name: exe
         for name, exe in compiled.items()

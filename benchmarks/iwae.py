@@ -30,7 +30,7 @@ __all__ = ["make", "rows"]
 
 WORKLOAD = "IWAE step (Adam, batch 128, 784-100-20)"
 HIDDEN = 100
-SIZES = {"quick": [1, 10], "full": [1, 10, 100]}
+SIZES = {"quick": [10], "full": [1, 10, 100]}
 NORMAL_FAMILY = "jaxreparam (normal family)"
 
 
