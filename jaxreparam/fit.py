@@ -167,16 +167,27 @@ def _chunk(key, params, opt_state, data, first, end, *, loss, optimizer, length,
     return params, opt_state, metrics
 
 
-@functools.lru_cache(maxsize=32)
+def _jit_chunk(loss, optimizer, length, masked, batch_size) -> Callable:
+    options = {"loss": loss, "optimizer": optimizer, "length": length}
+    options |= {"masked": masked, "batch_size": batch_size}
+    return jax.jit(functools.partial(_chunk, **options))
+
+
+_cached_chunk = functools.lru_cache(maxsize=32)(_jit_chunk)
+
+
 def _compiled_chunk(loss, optimizer, length, masked, batch_size) -> Callable:
     """``jax.jit`` of :func:`_chunk` for one configuration, made once and reused.
 
     Closing over the configuration (rather than marking it static) keeps each
-    call on jit's fast path; the cache keeps resumed fits from recompiling.
+    call on jit's fast path; the cache, keyed by the loss and optimizer
+    objects, keeps a second (resumed) fit from recompiling. An unhashable loss
+    or optimizer is compiled afresh for each fit.
     """
-    options = {"loss": loss, "optimizer": optimizer, "length": length}
-    options |= {"masked": masked, "batch_size": batch_size}
-    return jax.jit(functools.partial(_chunk, **options))
+    try:
+        return _cached_chunk(loss, optimizer, length, masked, batch_size)
+    except TypeError:  # unhashable
+        return _jit_chunk(loss, optimizer, length, masked, batch_size)
 
 
 def _check_data(data: Any, batch_size: int | None) -> None:
@@ -260,6 +271,10 @@ def fit(
 
     Returns:
         A :class:`FitResult`.
+
+    The compiled chunk is cached by ``(loss, optimizer, chunk size, ...)``: pass
+    the same ``loss`` and ``optimizer`` objects to a resumed fit, and it starts
+    without compiling. A loss built anew for each call compiles each time.
 
     Examples:
         >>> import jax, jax.numpy as jnp, optax
