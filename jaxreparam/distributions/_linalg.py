@@ -266,7 +266,10 @@ def _tril_log_det(p: Any) -> Array:
 
 
 def _tril_scale(p: Any, eps: Array) -> Array:
-    return (tril_from_raw(p.raw_scale_tril) @ eps[..., None])[..., 0]
+    # eps L^T with the draws as rows: XLA then makes the noise once and feeds it
+    # to one matmul; L eps[..., None] made it transpose (and recompute) the noise.
+    lower_t = jnp.swapaxes(tril_from_raw(p.raw_scale_tril), -1, -2)
+    return (eps[..., None, :] @ lower_t)[..., 0, :]
 
 
 TRIL = Scale(
