@@ -10,6 +10,7 @@ bound over ``K`` samples), and the doubly-reparameterized surrogate.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 from typing import Any
@@ -20,9 +21,12 @@ from jax.scipy.special import logsumexp
 
 from jaxreparam import _checks, estimators
 from jaxreparam.base import Array, ArrayLike, Family
+from jaxreparam.kl import kl_divergence
 
 LogTarget = Callable[[Array], ArrayLike]
 Estimator = Callable[..., Array]
+GRADIENTS = ("standard", "stl", "dreg")
+ENTROPIES = ("monte_carlo", "analytic")
 
 
 def check_family(where: str, family: Any) -> Family:
@@ -224,7 +228,7 @@ def bound(
     check_common(where, family, log_target, estimator)
     num_samples = check_count(where, "num_samples", num_samples)
     num_estimates = check_count(where, "num_estimates", num_estimates)
-    gradient = check_choice(where, "gradient", gradient, ("standard", "stl", "dreg"))
+    gradient = check_choice(where, "gradient", gradient, GRADIENTS)
     if gradient == "dreg":
         if estimator is not estimators.pathwise:
             raise ValueError(
@@ -255,3 +259,45 @@ def bound(
 
     product = iid(family, num_samples)
     return estimator(key, params, bound, product, num_samples=num_estimates)
+
+
+def closed_form_term(where: str, params: Any, family: Family, prior: Any) -> Array:
+    """``-KL(q || prior)`` with a prior, else the entropy ``H(q)``, summed."""
+    if prior is None:
+        if not family.has("entropy"):
+            raise ValueError(
+                f"{where}: family {family.name!r} has no closed-form entropy; use "
+                "entropy='monte_carlo'"
+            )
+        term, name = family.entropy(params), "H(q)"
+    else:
+        term, name = -kl_divergence(params, prior), "KL(q || prior)"
+    if jnp.shape(term) != tuple(family.batch_shape(params)):
+        raise ValueError(
+            f"{where}: {name} has shape {jnp.shape(term)}, not q's batch shape "
+            f"{tuple(family.batch_shape(params))}; the prior's batch shape must "
+            "broadcast to q's"
+        )
+    return jnp.sum(term)
+
+
+def check_options(
+    where: str,
+    objective: Callable[..., Array],
+    options: dict[str, Any],
+    gradients: tuple[str, ...],
+) -> None:
+    """Checks a factory's options now, so that a bad one fails before a step."""
+    try:
+        inspect.signature(objective).bind(None, None, None, None, **options)
+    except TypeError as error:
+        raise TypeError(f"{where}: {error}") from None
+    for name in ("num_samples", "num_estimates"):
+        if name in options:
+            check_count(where, name, options[name])
+    if "alpha" in options:
+        check_alpha(where, options["alpha"])
+    if "entropy" in options:
+        check_choice(where, "entropy", options["entropy"], ENTROPIES)
+    if "gradient" in options:
+        check_choice(where, "gradient", options["gradient"], gradients)

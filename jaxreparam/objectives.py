@@ -33,7 +33,6 @@ amortized inference, call an objective on ``encoder(x)``'s params under
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -42,7 +41,6 @@ import jax.numpy as jnp
 
 from jaxreparam import _checks, _importance, estimators
 from jaxreparam.base import Array, ArrayLike, Family
-from jaxreparam.kl import kl_divergence
 
 __all__ = [
     "elbo",
@@ -56,6 +54,7 @@ __all__ = [
 
 Estimator = Callable[..., Array]
 LogTarget = _importance.LogTarget
+_ELBO_GRADIENTS = ("standard", "stl")
 
 
 def elbo(
@@ -129,12 +128,8 @@ def elbo(
     where = "objectives.elbo"
     _importance.check_common(where, family, log_target, estimator)
     num_samples = _importance.check_count(where, "num_samples", num_samples)
-    gradient = _importance.check_choice(
-        where, "gradient", gradient, ("standard", "stl")
-    )
-    entropy = _importance.check_choice(
-        where, "entropy", entropy, ("monte_carlo", "analytic")
-    )
+    gradient = _importance.check_choice(where, "gradient", gradient, _ELBO_GRADIENTS)
+    entropy = _importance.check_choice(where, "entropy", entropy, _importance.ENTROPIES)
     if prior is not None and entropy == "analytic":
         raise ValueError(
             f"{where}: prior=... makes the whole KL analytic, entropy included; "
@@ -147,7 +142,7 @@ def elbo(
                 "entropy term, which a closed-form KL or entropy does not have"
             )
         value = estimator(key, params, log_target, family, num_samples=num_samples)
-        return value + _closed_form_term(where, params, family, prior)
+        return value + _importance.closed_form_term(where, params, family, prior)
 
     stop = gradient == "stl"
 
@@ -158,26 +153,6 @@ def elbo(
         return log_w[0]
 
     return estimator(key, params, integrand, family, num_samples=num_samples)
-
-
-def _closed_form_term(where: str, params: Any, family: Family, prior: Any) -> Array:
-    """``-KL(q || prior)`` with a prior, else the entropy ``H(q)``, summed."""
-    if prior is None:
-        if not family.has("entropy"):
-            raise ValueError(
-                f"{where}: family {family.name!r} has no closed-form entropy; use "
-                "entropy='monte_carlo'"
-            )
-        term, name = family.entropy(params), "H(q)"
-    else:
-        term, name = -kl_divergence(params, prior), "KL(q || prior)"
-    if jnp.shape(term) != tuple(family.batch_shape(params)):
-        raise ValueError(
-            f"{where}: {name} has shape {jnp.shape(term)}, not q's batch shape "
-            f"{tuple(family.batch_shape(params))}; the prior's batch shape must "
-            "broadcast to q's"
-        )
-    return jnp.sum(term)
 
 
 def renyi_bound(
@@ -353,35 +328,13 @@ def _make_loss(
     _importance.check_common(
         where, family, log_target, options.get("estimator", callable)
     )
-    _check_options(where, objective, options)
+    gradients = _ELBO_GRADIENTS if objective is elbo else _importance.GRADIENTS
+    _importance.check_options(where, objective, options, gradients)
 
     def loss(key: ArrayLike, params: Any) -> Array:
         return -objective(key, params, family, log_target, **options)
 
     return loss
-
-
-def _check_options(
-    where: str, objective: Callable[..., Array], options: dict[str, Any]
-) -> None:
-    """Checks a factory's options now, so that a bad one fails before a step."""
-    try:
-        inspect.signature(objective).bind(None, None, None, None, **options)
-    except TypeError as error:
-        raise TypeError(f"{where}: {error}") from None
-    for name in ("num_samples", "num_estimates"):
-        if name in options:
-            _importance.check_count(where, name, options[name])
-    if "alpha" in options:
-        _importance.check_alpha(where, options["alpha"])
-    if "entropy" in options:
-        choices = ("monte_carlo", "analytic")
-        _importance.check_choice(where, "entropy", options["entropy"], choices)
-    if "gradient" in options:
-        choices = (
-            ("standard", "stl") if objective is elbo else ("standard", "stl", "dreg")
-        )
-        _importance.check_choice(where, "gradient", options["gradient"], choices)
 
 
 def make_amortized_loss(
