@@ -225,9 +225,6 @@ def _tangent(params, dparams, z):
     )
 
 
-_implicit_sample = implicit_sampler(_draw, None, None, cdf_jvp=_tangent)
-
-
 def sample(key: ArrayLike, params: TruncatedNormalParams, sample_shape=()) -> Array:
     """Draws ``z`` in ``[low, high]``, pathwise differentiable in every param.
 
@@ -333,6 +330,8 @@ def icdf(params: TruncatedNormalParams, u: ArrayLike) -> Array:
     return _from_frame(params, frame, _icdf_in_frame(frame, v))
 
 
+# The tangent is dz itself (the density already divided out), hence no log_prob.
+_implicit_sample = implicit_sampler(_draw, cdf, cdf_jvp=_tangent)
 batch_shape = _common.scalar_batch_shape
 event_shape = _common.scalar_event_shape
 

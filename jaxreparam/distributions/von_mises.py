@@ -224,9 +224,6 @@ def _tangent(params: VonMisesParams, dparams: VonMisesParams, z: Array) -> Array
     return dparams.loc + dz_dk * k * dparams.log_concentration
 
 
-_implicit_sample = implicit_sampler(_draw, None, None, cdf_jvp=_tangent)
-
-
 def sample(key: ArrayLike, params: VonMisesParams, sample_shape=()) -> Array:
     """Draws ``z`` on ``[-pi, pi)``, pathwise differentiable in ``params``.
 
@@ -287,6 +284,8 @@ def cdf(params: VonMisesParams, z: ArrayLike) -> Array:
     return jnp.where(x < start, value + 1, value)
 
 
+# The tangent is dz itself (the density already divided out), hence no log_prob.
+_implicit_sample = implicit_sampler(_draw, cdf, cdf_jvp=_tangent)
 batch_shape = _common.scalar_batch_shape
 event_shape = _common.scalar_event_shape
 
