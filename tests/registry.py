@@ -511,3 +511,16 @@ CASES.update(
         ),
     }
 )
+
+# The gamma family and the families built on its sampler (tests/test_gamma_family.py
+# checks their implicit gradients, small concentrations and peers).
+CASES.update(
+    {
+        "gamma": Case(
+            jr.gamma.family,
+            {"concentration": _a(2.5, 0.4), "rate": _a(1.5, 0.7)},
+            scipy=lambda concentration, rate: st.gamma(concentration, scale=1 / rate),
+            positive=("concentration", "rate"),
+        ),
+    }
+)

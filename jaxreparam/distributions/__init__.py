@@ -15,6 +15,7 @@ from jaxreparam.distributions import (
     categorical,
     cauchy,
     exponential,
+    gamma,
     gumbel,
     half_normal,
     kumaraswamy,
@@ -40,6 +41,7 @@ __all__ = [
     "cauchy",
     "entropy",
     "exponential",
+    "gamma",
     "gumbel",
     "half_normal",
     "kumaraswamy",
@@ -103,6 +105,7 @@ FAMILIES = {
         relaxed_one_hot_categorical,
         von_mises,
         truncated_normal,
+        gamma,
     )
     for family in getattr(module, "families", None) or (module.family,)
 }
