@@ -173,7 +173,22 @@ def _jit_chunk(loss, optimizer, length, masked, batch_size) -> Callable:
     return jax.jit(functools.partial(_chunk, **options))
 
 
-_cached_chunk = functools.lru_cache(maxsize=32)(_jit_chunk)
+def _jit_init(optimizer: optax.GradientTransformation) -> Callable:
+    return jax.jit(optimizer.init)
+
+
+_CACHE = functools.lru_cache(maxsize=32)
+
+
+def _cached(make: Callable, *config: Any) -> Callable:
+    """``make(*config)``, memoized by ``config`` (built afresh if unhashable)."""
+    try:
+        return _MEMO[make](*config)
+    except TypeError:  # an unhashable loss or optimizer
+        return make(*config)
+
+
+_MEMO = {_jit_chunk: _CACHE(_jit_chunk), _jit_init: _CACHE(_jit_init)}
 
 
 def _compiled_chunk(loss, optimizer, length, masked, batch_size) -> Callable:
@@ -184,10 +199,7 @@ def _compiled_chunk(loss, optimizer, length, masked, batch_size) -> Callable:
     objects, keeps a second (resumed) fit from recompiling. An unhashable loss
     or optimizer is compiled afresh for each fit.
     """
-    try:
-        return _cached_chunk(loss, optimizer, length, masked, batch_size)
-    except TypeError:  # unhashable
-        return _jit_chunk(loss, optimizer, length, masked, batch_size)
+    return _cached(_jit_chunk, loss, optimizer, length, masked, batch_size)
 
 
 def _check_data(data: Any, batch_size: int | None) -> None:
@@ -293,7 +305,7 @@ def fit(
     if patience is not None and validation_loss is None:
         raise ValueError("fit: patience needs validation_loss")
     if opt_state is None:
-        opt_state = optimizer.init(params)
+        opt_state = _cached(_jit_init, optimizer)(params)
     reporting = _progress.wanted(progress) or validation_loss is not None
     if chunk_size is None:
         chunk_size = max(1, math.ceil(num_steps / 20)) if reporting else num_steps
