@@ -14,8 +14,10 @@ usual settings (temperature 0.5, eta 1, no baseline) is *noisier* than the score
 function with a moving-average baseline; its reparameterization terms add
 variance that no baseline can remove. With the control variate fitted by
 minimising the variance (``relax_variance_loss``), RELAX (REBAR's term plus a
-small network, as in Grathwohl et al.) and tuned REBAR both fall below the
-score function with a moving-average baseline. Where the variables interact, the
+small network, as in Grathwohl et al.) and tuned REBAR both fall far below the
+score function with a moving-average baseline (about 1e-6 against 3e-4; tuned
+REBAR drives eta to zero and its baseline to the optimal constant, for which the
+score function's variance vanishes here). Where the variables interact, the
 relaxation itself pays: on ``(sum_d b_d - 0.45 D)^2 / D`` with ``D = 50``,
 REBAR with a constant baseline beats the score function with one.
 """
@@ -227,38 +229,39 @@ def test_control_params_get_no_gradient_but_shape_the_estimate(key):
             control_params=control,
         )
 
-    zero = jax.grad(surrogate, argnums=2)(jax.random.clone(key), params, control)
-    for leaf in jax.tree.leaves(zero):
-        assert leaf == 0.0
-    loss, g = jr.estimators.relax_variance_loss(
-        jax.random.clone(key),
-        params,
-        control,
-        _interacting,
-        BERNOULLI,
-        control_variate=control_variate,
+    variance_loss = jax.jit(
+        functools.partial(
+            jr.estimators.relax_variance_loss,
+            f=_interacting,
+            family=BERNOULLI,
+            control_variate=control_variate,
+        ),
+        static_argnames="num_samples",
     )
-    g_direct = jax.grad(surrogate, argnums=1)(jax.random.clone(key), params, control)
+    grads = jax.jit(jax.grad(surrogate, argnums=(1, 2)))
+    key_one, key_four = jax.random.split(key)
+    g_direct, zero = grads(jax.random.clone(key_one), params, control)
+    for leaf in jax.tree.leaves(zero):  # zero up to rounding (XLA fuses freely)
+        np.testing.assert_allclose(leaf, 0.0, atol=1e-6)
+    loss, g = variance_loss(key_one, params, control)
     np.testing.assert_allclose(g.logits, g_direct.logits, rtol=1e-6)
     np.testing.assert_allclose(loss, jnp.sum(g.logits**2), rtol=1e-6)
+    # With several draws: the sample variance of single-draw gradients, one key each.
+    keys = jax.random.split(jax.random.clone(key_four), 4)
+    loss, g = variance_loss(key_four, params, control, num_samples=4)
+    single = np.stack([grads(k, params, control)[0].logits for k in keys])
+    np.testing.assert_allclose(g.logits, single.mean(0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(loss, single.var(0, ddof=1).sum(), rtol=1e-5)
 
     # The variance gradient against a central finite difference, in float64.
     with jax.enable_x64(True):
         params64 = jax.tree.map(lambda x: x.astype(jnp.float64), params)
         control64 = jax.tree.map(lambda x: x.astype(jnp.float64), control)
 
-        @jax.jit
         def loss_of(control):
-            return jr.estimators.relax_variance_loss(
-                jax.random.key(5),
-                params64,
-                control,
-                _interacting,
-                BERNOULLI,
-                control_variate=control_variate,
-            )[0]
+            return variance_loss(jax.random.key(5), params64, control)[0]
 
-        grad = jax.jit(jax.grad(loss_of))(control64)
+        grad = jax.grad(loss_of)(control64)
         for field in control64._fields:
             step = control64._replace(**{field: getattr(control64, field) + 1e-6})
             back = control64._replace(**{field: getattr(control64, field) - 1e-6})
@@ -278,7 +281,8 @@ def test_relaxations_refuse_other_families(key):
 
 
 def _fit_control(params, f, control_variate, control, key, steps=600):
-    """Adam on ``relax_variance_loss`` (16 draws per step), in one jitted scan."""
+    """Adam on ``relax_variance_loss`` (the sample variance of 16 single-draw
+    gradients per step), in one jitted scan."""
     optimizer = optax.adam(optax.cosine_decay_schedule(1e-2, steps))
 
     @jax.jit
@@ -327,43 +331,47 @@ def _moving_average_draws(params, f, key):
     return _gradient_draws(surrogate, key, params)
 
 
-def test_toy_variance_relax_and_tuned_rebar_below_the_moving_average(key):
+@functools.cache
+def _toy_moving_average_variance():
+    params = jr.bernoulli.init(probs=jnp.float32(THETA))
+    return _variance(_moving_average_draws(params, toy(0.45), jax.random.key(10)))
+
+
+def test_untuned_rebar_is_noisier_than_the_moving_average_on_the_toy():
+    # REBAR at temperature 0.5, eta 1 and no baseline: its reparameterization
+    # terms add more variance than the relaxation removes (0.022 against 3e-4).
+    params = jr.bernoulli.init(probs=jnp.float32(THETA))
+    default = functools.partial(jr.estimators.rebar, f=toy(0.45), family=BERNOULLI)
+    untuned = _variance(_gradient_draws(default, jax.random.key(11), params))
+    assert _below(_toy_moving_average_variance(), untuned)
+
+
+@pytest.mark.slow
+def test_fitted_relax_and_rebar_below_the_moving_average_on_the_toy():
     f = toy(0.45)
     params = jr.bernoulli.init(probs=jnp.float32(THETA))
-    keys = jax.random.split(key, 6)
-    moving_average = _variance(_moving_average_draws(params, f, keys[0]))
-
+    keys = jax.random.split(jax.random.key(12), 4)
     relax_cv = _mlp_control_variate(f)
     relax_params = _fit_control(
-        params, f, relax_cv, _mlp_params(jax.random.key(4), 1, 0.1), keys[1]
-    )
-    relax = functools.partial(
-        jr.estimators.relax,
-        f=f,
-        family=BERNOULLI,
-        control_variate=relax_cv,
-        control_params=relax_params,
+        params, f, relax_cv, _mlp_params(jax.random.key(4), 1, 0.1), keys[0]
     )
     rebar_cv = jr.estimators.rebar_control_variate(f, BERNOULLI)
     rebar_params = _fit_control(
-        params, f, rebar_cv, jr.estimators.init_rebar(), keys[2]
+        params, f, rebar_cv, jr.estimators.init_rebar(), keys[1]
     )
-    tuned = functools.partial(
-        jr.estimators.relax,
-        f=f,
-        family=BERNOULLI,
-        control_variate=rebar_cv,
-        control_params=rebar_params,
-    )
-    default = functools.partial(jr.estimators.rebar, f=f, family=BERNOULLI)
-    relax, tuned, default = (
-        _variance(_gradient_draws(s, k, params))
-        for s, k in zip((relax, tuned, default), keys[3:], strict=True)
-    )
-    assert _below(relax, moving_average)
-    assert _below(tuned, moving_average)
-    # REBAR untuned, without a baseline, is the noisier one on this toy.
-    assert _below(moving_average, default)
+    for k, control_variate, control_params in (
+        (keys[2], relax_cv, relax_params),
+        (keys[3], rebar_cv, rebar_params),
+    ):
+        surrogate = functools.partial(
+            jr.estimators.relax,
+            f=f,
+            family=BERNOULLI,
+            control_variate=control_variate,
+            control_params=control_params,
+        )
+        fitted = _variance(_gradient_draws(surrogate, k, params))
+        assert _below(fitted, _toy_moving_average_variance())
 
 
 def test_rebar_beats_the_score_function_when_variables_interact(key):
