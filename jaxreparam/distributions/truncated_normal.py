@@ -159,15 +159,26 @@ def _frame(params: TruncatedNormalParams) -> _Frame:
 def _ndtri_log(log_p: Array) -> Array:
     """``Phi^{-1}(exp(log_p))``, also where ``exp(log_p)`` underflows."""
     tiny = math.log(jnp.finfo(log_p.dtype).tiny) + 1
-    # Upper half through the complement, middle directly, deep tail by Newton.
-    upper = -ndtri(-jnp.expm1(jnp.minimum(log_p, 0)))
-    middle = ndtri(jnp.exp(jnp.maximum(log_p, tiny)))
-    big = -2 * jnp.minimum(log_p, tiny)  # 2 L
-    x = -jnp.sqrt(big - jnp.log(2 * math.pi * big))
-    for _ in range(4):  # log Phi is concave: Newton converges from either side
-        log_mills = _log_ndtr(x) + 0.5 * x**2 + _checks.HALF_LOG_TWO_PI
-        x = x - (_log_ndtr(x) - log_p) * jnp.exp(log_mills)
-    return jnp.where(log_p > -0.7, upper, jnp.where(log_p > tiny, middle, x))
+    # The upper half through the complement, the rest directly, ...
+    upper = log_p > -0.7
+    p = jnp.where(
+        upper, -jnp.expm1(jnp.minimum(log_p, 0)), jnp.exp(jnp.maximum(log_p, tiny))
+    )
+    x = jnp.where(upper, -1, 1) * ndtri(p)
+    deep = log_p <= tiny
+
+    def newton(x: Array) -> Array:
+        # ... and below the smallest normal number, Newton on log Phi (concave,
+        # so it converges from either side) from the asymptote of log Phi.
+        big = -2 * jnp.minimum(log_p, tiny)  # 2 L
+        y = -jnp.sqrt(big - jnp.log(2 * math.pi * big))
+        for _ in range(4):
+            log_cdf = _log_ndtr(y)
+            log_mills = log_cdf + 0.5 * y**2 + _checks.HALF_LOG_TWO_PI
+            y = y - (log_cdf - log_p) * jnp.exp(log_mills)
+        return jnp.where(deep, y, x)
+
+    return jax.lax.cond(jnp.any(deep), newton, lambda x: x, x)
 
 
 def _icdf_in_frame(frame: _Frame, v: Array) -> Array:

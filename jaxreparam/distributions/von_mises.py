@@ -142,14 +142,14 @@ def _centered_draw(key: Array, k: Array, shape: tuple[int, ...]) -> Array:
         key, key_u, key_v = jax.random.split(key, 3)
         u = jax.random.uniform(key_u, shape, dtype, -1, 1)
         v = jax.random.uniform(key_v, shape, dtype)
-        proposal = 2 * jnp.arctan(gamma * jnp.tan(0.5 * math.pi * u))
-        c = base + 2 * k * jnp.sin(0.5 * proposal) ** 2
+        tan_half = gamma * jnp.tan(0.5 * math.pi * u)  # tan(x/2) of the proposal
+        c = base + 2 * k * tan_half**2 / (1 + tan_half**2)  # sin^2 = tan^2/(1+tan^2)
         accept = jnp.log(v) <= jnp.log(c) + 1 - c
-        return key, jnp.where(done, x, proposal), done | accept
+        return key, jnp.where(done, x, tan_half), done | accept
 
     init_carry = (key, jnp.zeros(shape, dtype), jnp.zeros(shape, bool))
-    _, x, _ = jax.lax.while_loop(lambda c: ~jnp.all(c[2]), body, init_carry)
-    return jnp.where(jnp.broadcast_to(valid, shape), x, jnp.nan)
+    _, tan_half, _ = jax.lax.while_loop(lambda c: ~jnp.all(c[2]), body, init_carry)
+    return jnp.where(jnp.broadcast_to(valid, shape), 2 * jnp.arctan(tan_half), jnp.nan)
 
 
 def _quadrature(x: Array, k: Array, one_minus_ratio: Array):
@@ -158,8 +158,9 @@ def _quadrature(x: Array, k: Array, one_minus_ratio: Array):
     With ``a = |x|`` and ``t0 = arccos(I1(k)/I0(k))`` (where ``dq/dk`` changes
     sign), the interval is ``[0, a]`` if ``a <= t0`` ("inner") and else
     ``[a, b]`` with ``b <= pi`` where ``exp(-k (cos a - cos t))`` has fallen
-    below ``exp(-40)``. Returns nodes, weights, ``exp(k (cos t - cos a))`` at the
-    nodes (at most ``e^0.6`` inside, at most 1 outside) and the inner flag.
+    below ``exp(-40)``. Returns ``sin(t/2)`` at the nodes ``t``, the weights,
+    ``exp(k (cos t - cos a))`` at the nodes (at most ``e^0.6`` inside, at most 1
+    outside) and the inner flag.
     """
     xi, w = np.polynomial.legendre.leggauss(_NODES[np.dtype(x.dtype)])
     a = jnp.abs(x)[..., None]
@@ -179,9 +180,14 @@ def _quadrature(x: Array, k: Array, one_minus_ratio: Array):
     half = 0.5 * jnp.where(inner, a, outer_width)
     t = lo + half * (1 + jnp.asarray(xi, x.dtype))
     weights = half * jnp.asarray(w, x.dtype)
-    # k (cos t - cos a) = 2 k sin((a + t)/2) sin((a - t)/2), free of cancellation.
-    ratio = jnp.exp(2 * k * jnp.sin(0.5 * (a + t)) * jnp.sin(0.5 * (a - t)))
-    return t, weights, ratio, inner[..., 0]
+    # k (cos t - cos a) = 2 k sin((a + t)/2) sin((a - t)/2), by angle addition:
+    # the error of the difference scales with sin(a/2), so k (cos t - cos a) is
+    # exact to a few ulps of k (1 - cos a), the sample's own exponent.
+    sin_a, cos_a = jnp.sin(0.5 * a), jnp.cos(0.5 * a)
+    sin_t, cos_t = jnp.sin(0.5 * t), jnp.cos(0.5 * t)
+    plus, minus = sin_a * cos_t + cos_a * sin_t, sin_a * cos_t - cos_a * sin_t
+    ratio = jnp.exp(2 * k * plus * minus)
+    return sin_t, weights, ratio, inner[..., 0]
 
 
 def _dz_dk(x: Array, k: Array) -> Array:
@@ -195,8 +201,8 @@ def _dz_dk(x: Array, k: Array) -> Array:
     """
     k = jnp.broadcast_to(k, x.shape)
     one_minus = _one_minus_ratio(k)
-    t, weights, ratio, inner = _quadrature(x, k, one_minus)
-    integrand = (one_minus[..., None] - 2 * jnp.sin(0.5 * t) ** 2) * ratio
+    sin_t, weights, ratio, inner = _quadrature(x, k, one_minus)
+    integrand = (one_minus[..., None] - 2 * sin_t**2) * ratio
     integral = jnp.sum(weights * integrand, axis=-1)
     return jnp.sign(x) * jnp.where(inner, -integral, integral)
 
