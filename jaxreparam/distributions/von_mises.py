@@ -8,8 +8,9 @@ Gradients: ``dz/dloc = 1`` (a location family on the circle), and
 ``dz/dk = -(dF(x; k)/dk) / q(x; k)`` for the centred CDF ``F`` (Figurnov et al.,
 2018), through :func:`jaxreparam.implicit_sampler`. ``dF/dk`` is an integral
 evaluated by Gauss-Legendre quadrature on a sample-dependent interval that never
-cancels (see :func:`_dz_dk`), accurate to ~1e-11 relative in float64 for
-concentrations from 1e-4 to 1e4 and beyond.
+cancels (see :func:`_dz_dk`): within 3e-10 relative of finite differences of an
+independent quadrature CDF in float64 for concentrations from 1e-4 to 1e4, and
+within 1e-6 of float64 in float32 (tests/test_von_mises.py).
 Params store ``log_concentration``, so no optimizer step can make it negative.
 
 References:
