@@ -139,7 +139,7 @@ def run(
             "times": times,
             "seconds": time.perf_counter() - start,
         }
-        result["goals"] = report.goals(result)
+        result["goals"] = report.goals(result, settings.clock)
         results.append(result)
         echo(_line(result))
     failed = any(not c["passed"] for r in results for c in r["checks"].values())
