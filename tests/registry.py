@@ -522,5 +522,25 @@ CASES.update(
             scipy=lambda concentration, rate: st.gamma(concentration, scale=1 / rate),
             positive=("concentration", "rate"),
         ),
+        "log_gamma": Case(
+            jr.log_gamma.family,
+            {"concentration": _a(2.5, 0.4), "rate": _a(1.5, 0.7)},
+            scipy=lambda concentration, rate: st.loggamma(
+                concentration, loc=-np.log(rate)
+            ),
+            positive=("concentration", "rate"),
+        ),
+        "chi2": Case(
+            jr.chi2.family,
+            {"df": _a(3.0, 0.8)},
+            scipy=lambda df: st.chi2(df),
+            positive=("df",),
+        ),
+        "inverse_gamma": Case(
+            jr.inverse_gamma.family,
+            {"concentration": _a(4.5, 2.5), "scale": _a(1.5, 0.7)},
+            scipy=lambda concentration, scale: st.invgamma(concentration, scale=scale),
+            positive=("concentration", "scale"),
+        ),
     }
 )
