@@ -138,19 +138,26 @@ def _centered_draw(key: Array, k: Array, shape: tuple[int, ...]) -> Array:
     gamma = excess / (s + 2 * k)  # (1 - rho) / (1 + rho)
     base = excess**2 / (4 * s)  # k (r - 1)
 
+    gamma2 = gamma**2
+
     def body(carry):
-        key, x, done = carry
+        key, kept, done = carry
         key, key_u, key_v = jax.random.split(key, 3)
         u = jax.random.uniform(key_u, shape, dtype, -1, 1)
         v = jax.random.uniform(key_v, shape, dtype)
-        tan_half = gamma * jnp.tan(0.5 * math.pi * u)  # tan(x/2) of the proposal
-        c = base + 2 * k * tan_half**2 / (1 + tan_half**2)  # sin^2 = tan^2/(1+tan^2)
-        accept = jnp.log(v) <= jnp.log(c) + 1 - c
-        return key, jnp.where(done, x, tan_half), done | accept
+        # sin^2(x/2) = g^2 (1 - w) / ((1 + w) + g^2 (1 - w)), w = cos(pi u): one
+        # cosine per proposal; its rounding for tiny u only nudges c by ~ulp.
+        w = jnp.cos(math.pi * u)
+        sin2 = gamma2 * (1 - w) / ((1 + w) + gamma2 * (1 - w))
+        c = base + 2 * k * sin2
+        accept = v <= c * jnp.exp(1 - c)
+        return key, jnp.where(done, kept, u), done | accept
 
     init_carry = (key, jnp.zeros(shape, dtype), jnp.zeros(shape, bool))
-    _, tan_half, _ = jax.lax.while_loop(lambda c: ~jnp.all(c[2]), body, init_carry)
-    return jnp.where(jnp.broadcast_to(valid, shape), 2 * jnp.arctan(tan_half), jnp.nan)
+    _, u, _ = jax.lax.while_loop(lambda c: ~jnp.all(c[2]), body, init_carry)
+    # The accepted angle itself, to full relative precision however small.
+    x = 2 * jnp.arctan(gamma * jnp.tan(0.5 * math.pi * u))
+    return jnp.where(jnp.broadcast_to(valid, shape), x, jnp.nan)
 
 
 def _quadrature(x: Array, k: Array, one_minus_ratio: Array):
@@ -200,8 +207,9 @@ def _dz_dk(x: Array, k: Array) -> Array:
     inside and the second outside never cancels, and dividing by ``q(x)`` inside
     the integral leaves only ``exp(k (cos t - cos x))``, which cannot overflow.
     """
+    # Bessel functions once per batch element, not once per sample.
+    one_minus = jnp.broadcast_to(_one_minus_ratio(k), x.shape)
     k = jnp.broadcast_to(k, x.shape)
-    one_minus = _one_minus_ratio(k)
     sin_t, weights, ratio, inner = _quadrature(x, k, one_minus)
     integrand = (one_minus[..., None] - 2 * sin_t**2) * ratio
     integral = jnp.sum(weights * integrand, axis=-1)
@@ -210,9 +218,11 @@ def _dz_dk(x: Array, k: Array) -> Array:
 
 def _centered_cdf(x: Array, k: Array) -> Array:
     """``P(X <= x)`` for the centred angle on ``[-pi, pi]``, by the same nodes."""
+    one_minus = jnp.broadcast_to(_one_minus_ratio(k), x.shape)
+    log_norm = jnp.log(_TWO_PI * i0e(k))
     k = jnp.broadcast_to(k, x.shape)
-    _, weights, ratio, inner = _quadrature(x, k, _one_minus_ratio(k))
-    density = jnp.exp(-2 * k * jnp.sin(0.5 * x) ** 2) / (_TWO_PI * i0e(k))
+    _, weights, ratio, inner = _quadrature(x, k, one_minus)
+    density = jnp.exp(-2 * k * jnp.sin(0.5 * x) ** 2 - log_norm)
     mass = density * jnp.sum(weights * ratio, axis=-1)  # of [0,|x|] or [|x|,pi]
     positive = x > 0
     inside = 0.5 + jnp.where(positive, mass, -mass)
