@@ -39,7 +39,7 @@ HERE = Path(__file__).resolve().parent
 WORKLOADS = {
     "normal pathwise gradient": "benchmarks.normal_pathwise",
     "multivariate normal": "benchmarks.multivariate_normal",
-    "implicit gradients": "benchmarks.implicit_gradients",
+    "implicit gradients": "benchmarks.implicit_rows",
     "von Mises": "benchmarks.von_mises",
     "gumbel-softmax": "benchmarks.gumbel_softmax",
     "VAE step": "benchmarks.vae",
