@@ -542,5 +542,31 @@ CASES.update(
             scipy=lambda concentration, scale: st.invgamma(concentration, scale=scale),
             positive=("concentration", "scale"),
         ),
+        "beta": Case(
+            jr.beta.family,
+            {"concentration1": _a(2.5, 0.4), "concentration0": _a(1.5, 0.7)},
+            scipy=lambda concentration1, concentration0: st.beta(
+                concentration1, concentration0
+            ),
+            positive=("concentration1", "concentration0"),
+        ),
+        "student_t": Case(
+            jr.student_t.family,
+            {"df": _a(5.0, 3.5), "loc": _a(0.5, -1.0), "scale": _a(1.5, 0.3)},
+            scipy=lambda df, loc, scale: st.t(df, loc, scale),
+            positive=("df", "scale"),
+        ),
+        # Multivariate: tests/test_gamma_family.py checks gradients of expectations
+        # and the continuity equation of the Dirichlet's transport.
+        "dirichlet": Case(
+            jr.dirichlet.family,
+            {"concentration": np.array([[0.5, 1.5, 2.0], [3.0, 0.7, 1.2]])},
+            positive=("concentration",),
+        ),
+        "log_dirichlet": Case(
+            jr.log_dirichlet.family,
+            {"concentration": np.array([[0.5, 1.5, 2.0], [3.0, 0.7, 1.2]])},
+            positive=("concentration",),
+        ),
     }
 )

@@ -12,9 +12,11 @@ from typing import Any
 from jaxreparam.base import Array, family_of
 from jaxreparam.distributions import (
     bernoulli,
+    beta,
     categorical,
     cauchy,
     chi2,
+    dirichlet,
     exponential,
     gamma,
     gumbel,
@@ -22,6 +24,7 @@ from jaxreparam.distributions import (
     inverse_gamma,
     kumaraswamy,
     laplace,
+    log_dirichlet,
     log_gamma,
     logistic,
     lognormal,
@@ -31,6 +34,7 @@ from jaxreparam.distributions import (
     pareto,
     relaxed_bernoulli,
     relaxed_one_hot_categorical,
+    student_t,
     truncated_normal,
     uniform,
     von_mises,
@@ -40,9 +44,11 @@ from jaxreparam.distributions import (
 __all__ = [
     "FAMILIES",
     "bernoulli",
+    "beta",
     "categorical",
     "cauchy",
     "chi2",
+    "dirichlet",
     "entropy",
     "exponential",
     "gamma",
@@ -51,6 +57,7 @@ __all__ = [
     "inverse_gamma",
     "kumaraswamy",
     "laplace",
+    "log_dirichlet",
     "log_gamma",
     "log_prob",
     "logistic",
@@ -68,6 +75,7 @@ __all__ = [
     "relaxed_one_hot_categorical",
     "sample",
     "sample_and_log_prob",
+    "student_t",
     "truncated_normal",
     "uniform",
     "von_mises",
@@ -115,6 +123,10 @@ FAMILIES = {
         log_gamma,
         chi2,
         inverse_gamma,
+        beta,
+        dirichlet,
+        log_dirichlet,
+        student_t,
     )
     for family in getattr(module, "families", None) or (module.family,)
 }
