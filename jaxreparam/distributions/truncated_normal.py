@@ -24,7 +24,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 from jax.scipy.special import log_ndtr as _jax_log_ndtr
-from jax.scipy.special import ndtri
+from jax.scipy.special import ndtr, ndtri
 
 from jaxreparam import _checks
 from jaxreparam.base import Array, ArrayLike, Family, register_family
@@ -209,15 +209,35 @@ def _log_cdf_in_frame(frame: _Frame, x: Array) -> tuple[Array, Array]:
     return log_f, log_s
 
 
+def _transport_in_frame(frame: _Frame, x: Array) -> tuple[Array, Array]:
+    """``dx/da = (1 - F) phi(a)/phi(x)`` and ``dx/db = F phi(b)/phi(x)``."""
+    half_a = 0.5 * (x - frame.a) * (x + frame.a)  # log(phi(a)/phi(x)) <= 0
+    half_b = 0.5 * (x - frame.b) * (x + frame.b)
+
+    def in_logs(x: Array) -> tuple[Array, Array]:
+        log_f, log_s = _log_cdf_in_frame(frame, x)
+        return jnp.exp(log_s + half_a), jnp.exp(log_f + half_b)
+
+    def direct(x: Array) -> tuple[Array, Array]:
+        # Nothing underflows here, and a <= 0 in the frame: the same ratios from
+        # ndtr on the side of each tail, without the logs' cost.
+        mass, tail = jnp.exp(frame.log_mass), ndtr(-jnp.abs(x))  # one erfc
+        left = x < 0
+        below = jnp.where(left, tail, 1 - tail) - jnp.exp(frame.log_phi_a)
+        above = jnp.where(left, jnp.exp(frame.log_phi_b) - tail, tail - ndtr(-frame.b))
+        return above / mass * jnp.exp(half_a), below / mass * jnp.exp(half_b)
+
+    floor = -9.0 if x.dtype == jnp.float32 else -20.0  # exp(floor^2/2) is finite
+    safe = jnp.all(x > floor) & jnp.all(frame.log_mass > -0.5 * floor**2)
+    return jax.lax.cond(safe, direct, in_logs, x)
+
+
 def _tangent(params, dparams, z):
     frame = _frame(params)
     scale = jnp.exp(params.log_scale)
     x = jnp.where(frame.flip, params.loc - z, z - params.loc) / scale
     x = jnp.clip(x, frame.a, frame.b)  # z was clipped in the original units
-    log_f, log_s = _log_cdf_in_frame(frame, x)
-    # dx/da = (1 - F) phi(a)/phi(x), dx/db = F phi(b)/phi(x), in the frame.
-    dx_da = jnp.exp(log_s + 0.5 * (x - frame.a) * (x + frame.a))
-    dx_db = jnp.exp(log_f + 0.5 * (x - frame.b) * (x + frame.b))
+    dx_da, dx_db = _transport_in_frame(frame, x)
     g_low = jnp.where(frame.flip, dx_db, dx_da)  # dz/dlow in the original frame
     g_high = jnp.where(frame.flip, dx_da, dx_db)
     low, high = _bounds(params)
