@@ -89,9 +89,6 @@ multivariate_normal_low_rank = multivariate_normal.low_rank
 
 #: The mixture of Normals, ``mixture.make(normal.family)``.
 mixture_normal = mixture.normal
-
-#: The mixture of Normals, ``mixture.make(normal.family)``.
-mixture_normal = mixture.normal
 #: The mixture of diagonal Gaussians, ``mixture.make(normal.family, event_ndims=1)``.
 mixture_independent_normal = mixture.independent_normal
 
