@@ -11,13 +11,18 @@ from collections.abc import Callable
 from typing import Any
 
 import jax.numpy as jnp
-from jax.scipy.special import gammaln, i0e
+from jax.scipy.special import betaln, digamma, gammaln, i0e
 
 from jaxreparam.base import Array
 from jaxreparam.distributions import (
+    beta,
+    dirichlet,
     exponential,
+    gamma,
     half_normal,
     laplace,
+    log_dirichlet,
+    log_gamma,
     lognormal,
     multivariate_normal,
     normal,
@@ -230,3 +235,49 @@ def _kl_von_mises_von_mises(
         + (k_q - k_p) * one_minus
         + 2 * k_q * (1 - one_minus) * half_angle
     )
+
+
+@register_kl(gamma.GammaParams, gamma.GammaParams)
+@register_kl(log_gamma.LogGammaParams, log_gamma.LogGammaParams)
+def _kl_gamma_gamma(p: Any, q: Any) -> Array:
+    """Gamma-gamma (and log-gamma: KL is invariant under ``y = log z``).
+
+    ``(a_p - a_q) psi(a_p) - log G(a_p) + log G(a_q) + a_q log(r_p / r_q)
+    + a_p (r_q / r_p - 1)``.
+    """
+    a_p, a_q = jnp.exp(p.log_concentration), jnp.exp(q.log_concentration)
+    return (
+        (a_p - a_q) * digamma(a_p)
+        - gammaln(a_p)
+        + gammaln(a_q)
+        + a_q * (p.log_rate - q.log_rate)
+        + a_p * jnp.expm1(q.log_rate - p.log_rate)
+    )
+
+
+@register_kl(beta.BetaParams, beta.BetaParams)
+def _kl_beta_beta(p: beta.BetaParams, q: beta.BetaParams) -> Array:
+    """``log B(q) - log B(p) + sum_j (c_pj - c_qj) (psi(c_pj) - psi(c_p1 + c_p0))``."""
+    p1, p0 = jnp.exp(p.log_concentration1), jnp.exp(p.log_concentration0)
+    q1, q0 = jnp.exp(q.log_concentration1), jnp.exp(q.log_concentration0)
+    psi_total = digamma(p1 + p0)
+    return (
+        betaln(q1, q0)
+        - betaln(p1, p0)
+        + (p1 - q1) * (digamma(p1) - psi_total)
+        + (p0 - q0) * (digamma(p0) - psi_total)
+    )
+
+
+@register_kl(dirichlet.DirichletParams, dirichlet.DirichletParams)
+@register_kl(log_dirichlet.LogDirichletParams, log_dirichlet.LogDirichletParams)
+def _kl_dirichlet_dirichlet(p: Any, q: Any) -> Array:
+    """Dirichlet-Dirichlet (and log-Dirichlet: ``log p`` is a bijection of ``p``).
+
+    ``log B(q) - log B(p) + sum_i (a_pi - a_qi) (psi(a_pi) - psi(a_p0))``.
+    """
+    a_p, a_q = jnp.exp(p.log_concentration), jnp.exp(q.log_concentration)
+    expected_log = digamma(a_p) - digamma(jnp.sum(a_p, -1, keepdims=True))
+    log_beta_p = dirichlet.log_beta(dirichlet.DirichletParams(p.log_concentration))
+    log_beta_q = dirichlet.log_beta(dirichlet.DirichletParams(q.log_concentration))
+    return log_beta_q - log_beta_p + jnp.sum((a_p - a_q) * expected_log, -1)

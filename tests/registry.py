@@ -570,3 +570,42 @@ CASES.update(
         ),
     }
 )
+_DIRICHLET_P = np.array([[0.5, 1.5, 2.0], [3.0, 0.7, 1.2]])
+_DIRICHLET_Q = np.array([[1.0, 1.0, 1.0], [2.0, 2.5, 0.4]])
+KL_CASES += [
+    (
+        "gamma-gamma",
+        jr.gamma.family,
+        {"concentration": _a(2.5, 0.4), "rate": _a(1.5, 0.7)},
+        jr.gamma.family,
+        {"concentration": _a(1.0, 0.9), "rate": _a(0.8, 2.0)},
+    ),
+    (
+        "log_gamma-log_gamma",
+        jr.log_gamma.family,
+        {"concentration": _a(2.5, 0.4), "rate": _a(1.5, 0.7)},
+        jr.log_gamma.family,
+        {"concentration": _a(1.0, 0.9), "rate": _a(0.8, 2.0)},
+    ),
+    (
+        "beta-beta",
+        jr.beta.family,
+        {"concentration1": _a(2.5, 0.4), "concentration0": _a(1.5, 0.7)},
+        jr.beta.family,
+        {"concentration1": _a(1.0, 0.9), "concentration0": _a(3.0, 0.5)},
+    ),
+    (
+        "dirichlet-dirichlet",
+        jr.dirichlet.family,
+        {"concentration": _DIRICHLET_P},
+        jr.dirichlet.family,
+        {"concentration": _DIRICHLET_Q},
+    ),
+    (
+        "log_dirichlet-log_dirichlet",
+        jr.log_dirichlet.family,
+        {"concentration": _DIRICHLET_P},
+        jr.log_dirichlet.family,
+        {"concentration": _DIRICHLET_Q},
+    ),
+]
