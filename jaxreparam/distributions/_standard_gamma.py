@@ -51,7 +51,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import digamma
+from jax.scipy.special import digamma, gammainc
 
 from jaxreparam.base import Array
 from jaxreparam.distributions import _temme
@@ -229,11 +229,15 @@ def log_sample_derivative(a: Array, log_x: Array) -> Array:
     )
 
 
+def _cdf(a: Array, log_x: Array) -> Array:
+    return gammainc(a, jnp.exp(log_x))
+
+
 def _tangent(a: Array, da: Array, log_x: Array) -> Array:
     return log_sample_derivative(a, log_x) * da
 
 
-log_sample = implicit_sampler(draw_log, None, None, cdf_jvp=_tangent)
+log_sample = implicit_sampler(draw_log, _cdf, cdf_jvp=_tangent)
 log_sample.__doc__ = """``log_sample(key, a, shape)``: ``log x``, ``x ~ Gamma(a, 1)``.
 
 Draws as :func:`draw_log`; pathwise differentiable in ``a`` by the implicit

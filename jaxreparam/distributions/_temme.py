@@ -49,7 +49,8 @@ def _stirling(order: int) -> list[Fraction]:
     size = 2 * order + 3
     bern = [Fraction(1)] + [Fraction(0)] * size
     for m in range(1, size + 1):
-        bern[m] = -sum(math.comb(m + 1, k) * bern[k] for k in range(m)) / (m + 1)
+        terms = (math.comb(m + 1, k) * bern[k] for k in range(m))
+        bern[m] = -sum(terms, Fraction(0)) / (m + 1)
     # log Gamma* = sum_j B_2j / (2j (2j - 1)) a^(1 - 2j); exponentiate the series.
     log_series = [Fraction(0)] * (order + 1)
     for j in range(1, order // 2 + 2):
@@ -57,7 +58,8 @@ def _stirling(order: int) -> list[Fraction]:
             log_series[2 * j - 1] = bern[2 * j] / (2 * j * (2 * j - 1))
     out = [Fraction(1)] + [Fraction(0)] * order
     for n in range(1, order + 1):
-        out[n] = sum(k * log_series[k] * out[n - k] for k in range(1, n + 1)) / n
+        terms = (k * log_series[k] * out[n - k] for k in range(1, n + 1))
+        out[n] = sum(terms, Fraction(0)) / n
     return out
 
 
@@ -73,11 +75,11 @@ def coefficients(orders: int, terms: int) -> tuple[tuple[float, ...], ...]:
     # mu = t / eta solves mu^2 + eta mu mu' = 1 + eta mu (from dt/deta = eta (1+t)/t).
     mu = [Fraction(1)] + [Fraction(0)] * (size - 1)
     for n in range(1, size):
-        rest = sum((1 + j) * mu[n - j] * mu[j] for j in range(1, n))
+        rest = sum(((1 + j) * mu[n - j] * mu[j] for j in range(1, n)), Fraction(0))
         mu[n] = (mu[n - 1] - rest) / (n + 2)
     inv_mu = [Fraction(1)] + [Fraction(0)] * (size - 1)
     for n in range(1, size):
-        inv_mu[n] = -sum(mu[k] * inv_mu[n - k] for k in range(1, n + 1))
+        inv_mu[n] = -sum((mu[k] * inv_mu[n - k] for k in range(1, n + 1)), Fraction(0))
     g = _stirling(orders)
     # c_0 = 1/t - 1/eta; c_k = c'_(k-1) / eta + (-1)^k g_k / t (the poles cancel).
     c = [inv_mu[1:]]

@@ -90,7 +90,8 @@ def to_natural(params: BetaParams) -> dict[str, Array]:
 
 def _concentrations(params: BetaParams) -> tuple[Array, Array]:
     c1, c0 = jnp.exp(params.log_concentration1), jnp.exp(params.log_concentration0)
-    return tuple(jnp.broadcast_arrays(c1, c0))
+    c1, c0 = jnp.broadcast_arrays(c1, c0)
+    return c1, c0
 
 
 def sample(key: ArrayLike, params: BetaParams, sample_shape=()) -> Array:
