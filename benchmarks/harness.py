@@ -162,6 +162,10 @@ def fingerprint(compiled: Any) -> str:
     return re.sub(r", metadata=\{[^}]*\}", "", "\n".join(keep))
 
 
+def _iqr(values: list[float]) -> float:
+    return float(np.subtract(*np.percentile(values, [75, 25])))
+
+
 def _hash(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:12] if text else ""
 
@@ -174,16 +178,30 @@ def _sample(fn: Callable, args: tuple, calls: int) -> tuple[float, float]:
     return wall, (time.process_time() - cpu) / calls
 
 
-def compile_row(row: Row, settings: Settings) -> tuple[dict, dict]:
+def compile_row(
+    row: Row, settings: Settings, warm_up: bool = False
+) -> tuple[dict, dict]:
     """Compiles every contender (and the floor), interleaved.
 
+    Args:
+        row: the row.
+        settings: ``compile_repeats`` is read.
+        warm_up: first compile every jitted contender once, untimed, so that
+            one-time costs (first traces of a library's functions in the
+            process) fall on no contender's compile time.
+
     Returns:
-        ``(executables, compile seconds)``, by name.
+        ``(executables, compile seconds)``, by name; the seconds are
+        ``{"wall", "cpu", "wall_samples", "cpu_samples", "jit"}``.
     """
     fns = {c.name: (c.fn, c.jit) for c in row.contenders}
     if row.floor is not None:
         fns["floor"] = (row.floor, True)
     order = list(fns)
+    if warm_up:
+        for fn, jit in fns.values():
+            if jit:
+                _compile(fn, row.args, jit)
     compiled: dict[str, Any] = {}
     seconds: dict[str, list[tuple[float, float]]] = {name: [] for name in order}
     for r in range(settings.compile_repeats):
@@ -197,6 +215,8 @@ def compile_row(row: Row, settings: Settings) -> tuple[dict, dict]:
         name: {
             "wall": statistics.median(w for w, _ in v),
             "cpu": statistics.median(c for _, c in v),
+            "wall_samples": [w for w, _ in v],
+            "cpu_samples": [c for _, c in v],
             "jit": fns[name][1],
         }
         for name, v in seconds.items()
@@ -242,12 +262,14 @@ def time_row(
         out[name] = {
             "time": float(np.median(cpu if settings.clock == "cpu" else wall)),
             "wall": float(np.median(wall)),
-            "wall_iqr": float(np.subtract(*np.percentile(wall, [75, 25]))),
+            "wall_iqr": _iqr(wall),
             "cpu": float(np.median(cpu)),
-            "cpu_iqr": float(np.subtract(*np.percentile(cpu, [75, 25]))),
+            "cpu_iqr": _iqr(cpu),
             "compile": float(compile_cpu if settings.clock == "cpu" else compile_wall),
             "compile_wall": float(compile_wall),
             "compile_cpu": float(compile_cpu),
+            "compile_iqr": _iqr(first[f"{settings.clock}_samples"]),
+            "compile_samples": len(first["cpu_samples"]),
             "calls_per_sample": calls[name],
             "samples": len(wall),
             "hlo": _hash(fingerprint(compiled[name])),
@@ -255,13 +277,16 @@ def time_row(
     return out
 
 
-def measure(row: Row, settings: Settings, cache: dict | None = None) -> dict:
+def measure(
+    row: Row, settings: Settings, cache: dict | None = None, warm_up: bool = False
+) -> dict:
     """Compiles, checks, then times ``row``: ``{"checks": ..., "times": ...}``.
 
     Only the contenders that pass their check are timed (none if the reference
-    fails to run).
+    fails to run). ``warm_up`` is :func:`compile_row`'s (for a workload's first
+    row).
     """
-    compiled, seconds = compile_row(row, settings)
+    compiled, seconds = compile_row(row, settings, warm_up)
     checks = check_row(row, settings, compiled, cache)
     keep = {
         name: exe
