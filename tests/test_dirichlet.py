@@ -184,6 +184,7 @@ def test_float32_samples_log_prob_and_gradients_finite(name):
     assert bool(jnp.all(jnp.isfinite(grads)))
 
 
+@pytest.mark.slow  # TFP (and distrax, which imports it) take ~15 s to import
 @pytest.mark.parametrize(
     ("peer", "name"),
     [

@@ -112,7 +112,15 @@ def test_gamma_rate_gradient_is_exact():
 
 
 @pytest.mark.filterwarnings("ignore:Out-of-support values:UserWarning")
-@pytest.mark.parametrize("peer", ["numpyro", "distrax", "tfp"])
+# TFP (and distrax, which imports TFP's substrate) take ~15 s to import: slow.
+@pytest.mark.parametrize(
+    "peer",
+    [
+        "numpyro",
+        pytest.param("distrax", marks=pytest.mark.slow),
+        pytest.param("tfp", marks=pytest.mark.slow),
+    ],
+)
 def test_peers_nan_where_gamma_is_finite(peer):
     """At concentration 1e-2 in float32, peers' samples underflow to 0 and
     ``grad log_prob(sample)`` (or TFP's sample gradient) is NaN; ours is finite.
