@@ -119,12 +119,17 @@ class Row:
 class Settings:
     """How hard to measure, and with which clock.
 
+    Each row gets ``repeats`` timing rounds, or more (up to ``max_repeats``)
+    while they fit in ``round_budget`` seconds.
+
     ``clock="cpu"`` ranks by process CPU time per call (all threads): on a
     machine shared with other work, wall-clock time mostly measures the
     scheduler. ``clock="wall"`` ranks by wall-clock time. Both are recorded.
     """
 
     repeats: int = 7
+    max_repeats: int = 61
+    round_budget: float = 1.0
     compile_repeats: int = 1
     min_sample: float = 0.005
     max_calls: int = 200
@@ -237,18 +242,25 @@ def time_row(
     and ``hlo``, a hash of the optimized HLO.
     """
     order = list(compiled)
-    calls = {}
+    calls, once_of = {}, {}
     for name in order:
         jax.block_until_ready(compiled[name](*row.args))  # warm up
         once = min(_sample(compiled[name], row.args, 1)[0] for _ in range(3))
         calls[name] = max(
             1, min(settings.max_calls, math.ceil(settings.min_sample / once))
         )
+        once_of[name] = once
+    # Cheap rows get more rounds, up to ``round_budget`` seconds in all.
+    round_time = sum(calls[name] * once_of[name] for name in order)
+    repeats = max(
+        settings.repeats,
+        min(settings.max_repeats, int(settings.round_budget / max(round_time, 1e-9))),
+    )
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in order}
     gc.collect()
     gc.disable()
     try:
-        for r in range(settings.repeats):
+        for r in range(repeats):
             for name in order[r % len(order) :] + order[: r % len(order)]:
                 samples[name].append(_sample(compiled[name], row.args, calls[name]))
     finally:

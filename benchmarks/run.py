@@ -49,8 +49,12 @@ WORKLOADS = {
 }
 
 MODES = {
-    "quick": Settings(repeats=7, compile_repeats=1, min_sample=0.003, mc_keys=16),
-    "full": Settings(repeats=15, compile_repeats=3, min_sample=0.02, mc_keys=32),
+    "quick": Settings(
+        repeats=7, round_budget=1.0, compile_repeats=1, min_sample=0.003, mc_keys=16
+    ),
+    "full": Settings(
+        repeats=15, round_budget=8.0, compile_repeats=3, min_sample=0.02, mc_keys=32
+    ),
 }
 
 
