@@ -58,7 +58,6 @@ def jupyter_path(tmp_path_factory):
     return data
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
 def test_notebook_runs(path, jupyter_path, tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
