@@ -125,7 +125,7 @@ FAMILIES = {
         log_dirichlet,
         student_t,
     )
-    for family in getattr(module, "families", None) or (module.family,)
+    for family in vars(module).get("families") or (vars(module)["family"],)
 }
 
 
