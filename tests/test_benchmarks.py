@@ -30,6 +30,7 @@ def reused_keys():
         jax.config.update("jax_debug_key_reuse", True)
 
 
+@pytest.mark.slow  # run by CI after the default run
 def test_quick_smallest_rows_run_and_write_json(tmp_path, reused_keys):
     lines = []
     result = run.run(

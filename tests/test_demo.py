@@ -99,6 +99,7 @@ def test_help_lists_the_applications(capsys):
     assert "gaussian" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # run by CI after the default run
 def test_runs_as_a_command():
     env = {**os.environ, "CI": "1"}
     completed = subprocess.run(

@@ -163,6 +163,7 @@ def test_per_sample_gradient_is_the_implicit_transport(setting):
     assert worst < 1e-6, (setting, worst)  # measured: at most 9e-8
 
 
+@pytest.mark.slow  # run by CI after the default run
 def test_peer_numpyro_gives_zero_weight_gradient_ours_does_not():
     numpyro_dist = pytest.importorskip("numpyro.distributions")
     logits, loc = jnp.array([0.0, 1.0]), jnp.array([-2.0, 2.0])

@@ -271,6 +271,7 @@ def test_multivariate_gradient_matches_peer_under_same_noise(peer, function):
             )
 
 
+@pytest.mark.slow  # run by CI after the default run
 def test_low_rank_matches_numpyro():
     """numpyro splits its key into two draws, so its noise differs from ours:
     densities and their gradients must agree to float tolerance, and the Monte

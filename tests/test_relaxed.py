@@ -104,6 +104,7 @@ def test_categorical_k2_is_the_bernoulli_of_the_logit_difference(key):
         )
 
 
+@pytest.mark.slow  # run by CI after the default run
 def test_log_prob_matches_tfp():
     tfd = _tfd()
     logits = np.array([[0.5, -1.0, 0.2, 1.0], [0.0, 0.3, -2.0, 0.7]])
