@@ -58,6 +58,14 @@ _RATIO_SERIES = (1 / 2, 1 / 8, 1 / 8, 25 / 128, 13 / 32, 1073 / 1024, 103 / 32)
 _RATIO_SERIES_FROM = {np.dtype(np.float64): 500.0, np.dtype(np.float32): 20.0}
 
 
+# sin(x)/x - 1 = sum_{j>=1} (-1)^j x^2j / (2j + 1)!, to x^12 (float32) or x^20
+# (float64): the first term left out is below an ulp for |x| <= pi/2.
+_SIN_SERIES = {
+    np.dtype(dt): tuple((-1) ** j / math.factorial(2 * j + 1) for j in range(1, n))
+    for dt, n in ((np.float32, 7), (np.float64, 11))
+}
+
+
 class VonMisesParams(NamedTuple):
     """Params of a von Mises: ``loc`` and ``log_concentration`` (unconstrained)."""
 
@@ -105,6 +113,20 @@ def _wrap(x: Array) -> Array:
     y = x - _TWO_PI * jnp.round(x / _TWO_PI)
     y = jnp.where(y >= math.pi, y - _TWO_PI, y)
     return jnp.where(y < -math.pi, y + _TWO_PI, y)
+
+
+def _sin(x: Array) -> Array:
+    """``sin(x)`` for ``|x| <= pi/2``, to an ulp: the Taylor polynomial.
+
+    Multiplications and additions only, which XLA vectorizes on CPU: several
+    times faster than ``jnp.sin`` and exact to full relative precision near 0.
+    """
+    x2 = x * x
+    *rest, last = _SIN_SERIES[np.dtype(x.dtype)]
+    poly = jnp.full_like(x, last)
+    for c in reversed(rest):
+        poly = poly * x2 + c
+    return x + x * (x2 * poly)
 
 
 def _one_minus_ratio(k: Array) -> Array:
@@ -160,21 +182,24 @@ def _centered_draw(key: Array, k: Array, shape: tuple[int, ...]) -> Array:
     return jnp.where(jnp.broadcast_to(valid, shape), x, jnp.nan)
 
 
-def _quadrature(x: Array, k: Array, one_minus_ratio: Array):
-    """Gauss-Legendre nodes for the integrals behind the CDF and ``dF/dk``.
+def _quadrature(x: Array, k: Array, one_minus_ratio: Array, integrand) -> tuple:
+    """Gauss-Legendre sums for the integrals behind the CDF and ``dF/dk``.
 
     With ``a = |x|`` and ``t0 = arccos(I1(k)/I0(k))`` (where ``dq/dk`` changes
     sign), the interval is ``[0, a]`` if ``a <= t0`` ("inner") and else
     ``[a, b]`` with ``b <= pi`` where ``exp(-k (cos a - cos t))`` has fallen
-    below ``exp(-40)``. Returns ``sin(t/2)`` at the nodes ``t``, the weights,
-    ``exp(k (cos t - cos a))`` at the nodes (at most ``e^0.6`` inside, at most 1
-    outside) and the inner flag.
+    below ``exp(-40)``. Returns the quadrature of ``integrand(sin(t/2), r)``
+    over the interval, ``r = exp(k (cos t - cos a))`` (at most ``e^0.6``
+    inside, at most 1 outside), and the inner flag. The nodes are summed one at
+    a time, on arrays of the sample's shape: XLA compiles a trailing node axis
+    (and its reduction) into code ten times slower on CPU.
     """
     xi, w = np.polynomial.legendre.leggauss(_NODES[np.dtype(x.dtype)])
-    a = jnp.abs(x)[..., None]
-    k = jnp.broadcast_to(k, x.shape)[..., None]
-    s2 = jnp.sin(0.5 * a) ** 2
-    inner = 2 * s2 <= jnp.broadcast_to(one_minus_ratio, x.shape)[..., None]
+    a = jnp.abs(x)
+    k = jnp.broadcast_to(k, x.shape)
+    sin_a = _sin(0.5 * a)
+    s2 = sin_a**2
+    inner = 2 * s2 <= one_minus_ratio
     reach = s2 + 0.5 * _CUT / k  # sin^2(b/2)
     outer_width = jnp.where(
         reach >= 1,
@@ -186,16 +211,15 @@ def _quadrature(x: Array, k: Array, one_minus_ratio: Array):
     )
     lo = jnp.where(inner, 0, a)
     half = 0.5 * jnp.where(inner, a, outer_width)
-    t = lo + half * (1 + jnp.asarray(xi, x.dtype))
-    weights = half * jnp.asarray(w, x.dtype)
-    # k (cos t - cos a) = 2 k sin((a + t)/2) sin((a - t)/2), by angle addition:
-    # the error of the difference scales with sin(a/2), so k (cos t - cos a) is
-    # exact to a few ulps of k (1 - cos a), the sample's own exponent.
-    sin_a, cos_a = jnp.sin(0.5 * a), jnp.cos(0.5 * a)
-    sin_t, cos_t = jnp.sin(0.5 * t), jnp.cos(0.5 * t)
-    plus, minus = sin_a * cos_t + cos_a * sin_t, sin_a * cos_t - cos_a * sin_t
-    ratio = jnp.exp(2 * k * plus * minus)
-    return sin_t, weights, ratio, inner[..., 0]
+    total = jnp.zeros_like(a)
+    for node, weight in zip(xi, w, strict=True):
+        # k (cos t - cos a) = 2 k (sin(a/2) - sin(t/2)) (sin(a/2) + sin(t/2)):
+        # both sines exact to an ulp, so this is exact to a few ulps of
+        # k (1 - cos a), the sample's own exponent (or of the cut outside).
+        sin_t = _sin(0.5 * (lo + half * (1 + node)))
+        ratio = jnp.exp(2 * k * (sin_a - sin_t) * (sin_a + sin_t))
+        total = total + weight * integrand(sin_t, ratio)
+    return half * total, inner
 
 
 def _dz_dk(x: Array, k: Array) -> Array:
@@ -209,10 +233,9 @@ def _dz_dk(x: Array, k: Array) -> Array:
     """
     # Bessel functions once per batch element, not once per sample.
     one_minus = jnp.broadcast_to(_one_minus_ratio(k), x.shape)
-    k = jnp.broadcast_to(k, x.shape)
-    sin_t, weights, ratio, inner = _quadrature(x, k, one_minus)
-    integrand = (one_minus[..., None] - 2 * sin_t**2) * ratio
-    integral = jnp.sum(weights * integrand, axis=-1)
+    integral, inner = _quadrature(
+        x, k, one_minus, lambda sin_t, ratio: (one_minus - 2 * sin_t**2) * ratio
+    )
     return jnp.sign(x) * jnp.where(inner, -integral, integral)
 
 
@@ -220,10 +243,9 @@ def _centered_cdf(x: Array, k: Array) -> Array:
     """``P(X <= x)`` for the centred angle on ``[-pi, pi]``, by the same nodes."""
     one_minus = jnp.broadcast_to(_one_minus_ratio(k), x.shape)
     log_norm = jnp.log(_TWO_PI * i0e(k))
-    k = jnp.broadcast_to(k, x.shape)
-    _, weights, ratio, inner = _quadrature(x, k, one_minus)
+    integral, inner = _quadrature(x, k, one_minus, lambda sin_t, ratio: ratio)
     density = jnp.exp(-2 * k * jnp.sin(0.5 * x) ** 2 - log_norm)
-    mass = density * jnp.sum(weights * ratio, axis=-1)  # of [0,|x|] or [|x|,pi]
+    mass = density * integral  # of [0,|x|] or [|x|,pi]
     positive = x > 0
     inside = 0.5 + jnp.where(positive, mass, -mass)
     tail = jnp.where(positive, 1 - mass, mass)
