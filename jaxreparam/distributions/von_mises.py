@@ -184,13 +184,13 @@ def _centered_draw(key: Array, k: Array, shape: tuple[int, ...]) -> Array:
 
     def body(carry):
         key, u, done = carry
-        key, sub = jax.random.split(key)
         if u.size >= _STACKED_DRAWS_FROM:
+            key, sub = jax.random.split(key)
             new, v = jax.random.uniform(sub, (2,) + u.shape, dtype)
         else:
-            new, v = (
-                jax.random.uniform(s, u.shape, dtype) for s in jax.random.split(sub)
-            )
+            key, sub_u, sub_v = jax.random.split(key, 3)
+            new = jax.random.uniform(sub_u, u.shape, dtype)
+            v = jax.random.uniform(sub_v, u.shape, dtype)
         new = 2 * new - 1
         accept = _accepts(new, v, gamma, base, k)
         return key, jnp.where(done, u, new), done | accept
