@@ -96,7 +96,7 @@ def _normal(u: Array) -> Array:
     low = np.nextafter(np.array(-1.0, dtype), np.array(0.0, dtype), dtype=dtype)
     low, high = jnp.asarray(low), jnp.asarray(np.array(1.0, dtype))
     u = jax.lax.max(low, u * (high - low) + low)
-    return np.array(np.sqrt(2), dtype) * jax.lax.erf_inv(u)
+    return jax.lax.erf_inv(u) * np.array(np.sqrt(2), dtype)
 
 
 def _propose(u_n: Array, u: Array, d: Array, c: Array) -> tuple[Array, Array]:
