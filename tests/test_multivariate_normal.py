@@ -143,6 +143,27 @@ def test_low_rank_sample_is_one_draw_split_in_two(key):
     np.testing.assert_allclose(z, expected, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("n", [3, 70])  # a short last axis is drawn flat
+@pytest.mark.parametrize("batch", [(), (2,)])
+def test_tril_noise_is_jax_random_normal(key, n, batch):
+    """``z = loc + L eps`` with ``eps = jax.random.normal(key, shape)`` exactly,
+    whether the draw is made flat (short event) or not, L batched or not."""
+    rng = np.random.default_rng(n)
+    loc = rng.normal(size=batch + (n,)).astype(np.float32)
+    lower = np.tril(rng.normal(size=batch + (n, n))) + 3 * np.eye(n)
+    params = jr.multivariate_normal_tril.init(loc=loc, scale_tril=lower)
+    eps = np.asarray(jax.random.normal(jax.random.clone(key), (5,) + batch + (n,)))
+    lower = np.asarray(mvn.covariance_factors(params)[0], np.float64)
+    expected = loc + np.einsum("...ij,s...j->s...i", lower, eps)
+    for fn in (mvn.sample, lambda k, p, s: mvn.sample_and_log_prob(k, p, s)[0]):
+        z = fn(jax.random.clone(key), params, (5,))
+        np.testing.assert_allclose(z, expected, rtol=1e-5, atol=1e-5)
+    _, log_q = mvn.sample_and_log_prob(key, params, (5,))
+    log_det = np.linalg.slogdet(lower)[1]
+    want = -0.5 * np.sum(eps**2, -1) - log_det - n * math.log(2 * math.pi) / 2
+    np.testing.assert_allclose(log_q, want, rtol=1e-5, atol=1e-4)
+
+
 def lowered(fn, *args):
     return str(jax.make_jaxpr(fn)(*args))
 
