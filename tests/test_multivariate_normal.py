@@ -143,25 +143,52 @@ def test_low_rank_sample_is_one_draw_split_in_two(key):
     np.testing.assert_allclose(z, expected, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("n", [3, 70])  # a short last axis is drawn flat
+@pytest.mark.parametrize("n", [3, 16, 70])
 @pytest.mark.parametrize("batch", [(), (2,)])
 def test_tril_noise_is_jax_random_normal(key, n, batch):
     """``z = loc + L eps`` with ``eps = jax.random.normal(key, shape)`` exactly,
-    whether the draw is made flat (short event) or not, L batched or not."""
+    on each path: a short event drawn flat and scaled as ``L eps^T`` (n = 3),
+    drawn flat and scaled as ``eps L^T`` (16), drawn as is (70); L batched or not.
+    """
     rng = np.random.default_rng(n)
     loc = rng.normal(size=batch + (n,)).astype(np.float32)
     lower = np.tril(rng.normal(size=batch + (n, n))) + 3 * np.eye(n)
     params = jr.multivariate_normal_tril.init(loc=loc, scale_tril=lower)
-    eps = np.asarray(jax.random.normal(jax.random.clone(key), (5,) + batch + (n,)))
+    shape = (5, 3) + batch + (n,)
+    eps = np.asarray(jax.random.normal(jax.random.clone(key), shape))
     lower = np.asarray(mvn.covariance_factors(params)[0], np.float64)
-    expected = loc + np.einsum("...ij,s...j->s...i", lower, eps)
+    expected = loc + np.einsum("...ij,st...j->st...i", lower, eps)
     for fn in (mvn.sample, lambda k, p, s: mvn.sample_and_log_prob(k, p, s)[0]):
-        z = fn(jax.random.clone(key), params, (5,))
+        z = fn(jax.random.clone(key), params, (5, 3))
         np.testing.assert_allclose(z, expected, rtol=1e-5, atol=1e-5)
-    _, log_q = mvn.sample_and_log_prob(key, params, (5,))
+    _, log_q = mvn.sample_and_log_prob(key, params, (5, 3))
     log_det = np.linalg.slogdet(lower)[1]
     want = -0.5 * np.sum(eps**2, -1) - log_det - n * math.log(2 * math.pi) / 2
     np.testing.assert_allclose(log_q, want, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("n", [3, 16, 70])
+def test_tril_gradient_same_on_each_path(key, n):
+    """The pathwise gradient in float64 equals that of ``loc + eps L^T`` written
+    out with ``jnp.einsum``, on each of the three paths above."""
+    with jax.enable_x64(True):
+        rng = np.random.default_rng(n)
+        lower = np.tril(rng.normal(size=(n, n))) + 3 * np.eye(n)
+        params = jr.multivariate_normal_tril.init(
+            loc=rng.normal(size=n), scale_tril=lower
+        )
+        eps = jax.random.normal(jax.random.clone(key), (5, 3, n), jnp.float64)
+
+        def written_out(p):
+            factor = mvn.covariance_factors(p)[0]
+            return jnp.sum(jnp.sin(p.loc + jnp.einsum("ij,stj->sti", factor, eps)))
+
+        def library(p):
+            return jnp.sum(jnp.sin(mvn.sample(jax.random.clone(key), p, (5, 3))))
+
+        got, want = jax.grad(library)(params), jax.grad(written_out)(params)
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)
 
 
 def lowered(fn, *args):
