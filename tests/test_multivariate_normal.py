@@ -187,7 +187,7 @@ def test_tril_gradient_same_on_each_path(key, n):
             return jnp.sum(jnp.sin(mvn.sample(jax.random.clone(key), p, (5, 3))))
 
         got, want = jax.grad(library)(params), jax.grad(written_out)(params)
-        for g, w in zip(got, want):
+        for g, w in zip(got, want, strict=True):
             np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)
 
 
