@@ -145,6 +145,12 @@ def elbo(
         return value + _importance.closed_form_term(where, params, family, prior)
 
     stop = gradient == "stl"
+    if estimator is estimators.pathwise and not stop:
+        shape = (num_samples,)
+        log_w = _importance.fused_log_weights(
+            where, key, params, family, log_target, shape
+        )
+        return jnp.mean(log_w)
 
     def integrand(z: Array) -> Array:
         log_w = _importance.log_weights(
