@@ -73,7 +73,8 @@ def make(batch: int, categories: int) -> Row:
     ]
 
     def floor(key, logits, log_temperature, w):
-        return jnp.sum(jax.random.gumbel(key, logits.shape, logits.dtype))
+        # Drawn flat: XLA's fastest way to this noise.
+        return jnp.sum(jax.random.gumbel(key, (logits.size,), logits.dtype))
 
     return Row(
         workload=WORKLOAD,

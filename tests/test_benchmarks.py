@@ -57,10 +57,9 @@ def test_quick_smallest_rows_run_and_write_json(tmp_path, reused_keys):
         assert set(row["goals"]) >= {"hand_written", "fastest_peer", "compile"}
     normal = saved["rows"][0]
     assert normal["checks"]["numpyro"]["kind"] == "exact"
-    # jaxreparam's pathwise estimator compiles to hand-written's program.
-    assert (
-        normal["times"]["jaxreparam"]["hlo"] == normal["times"]["hand-written"]["hlo"]
-    )
+    # jaxreparam draws the noise flat at D = 10 (a program of its own), and the
+    # same numbers as hand-written's: its check is exact.
+    assert normal["checks"]["jaxreparam"]["kind"] == "exact"
     table = (tmp_path / "quick.md").read_text()
     assert table.startswith("| workload | size | hand-written time | jaxreparam")
     assert "normal pathwise gradient | S=10 D=10" in table

@@ -104,7 +104,7 @@ def sample(key: ArrayLike, params: BernoulliParams, sample_shape=()) -> Array:
         (3,)
     """
     key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
-    u = jax.random.uniform(key, shape, dtype)
+    u = _common.draw(jax.random.uniform, key, shape, dtype)
     z = (u < jax.nn.sigmoid(jax.lax.stop_gradient(params.logits))).astype(dtype)
     return jnp.where(jnp.isnan(params.logits), jnp.nan, z)
 

@@ -119,7 +119,7 @@ def sample(key: ArrayLike, params: CategoricalParams, sample_shape=()) -> Array:
     """
     key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
     size = params.logits.shape[-1]
-    gumbel = jax.random.gumbel(key, shape + (size,), dtype)
+    gumbel = _common.draw(jax.random.gumbel, key, shape + (size,), dtype)
     index = jnp.argmax(jax.lax.stop_gradient(params.logits) + gumbel, axis=-1)
     z = jax.nn.one_hot(index, size, dtype=dtype)
     invalid = jnp.any(jnp.isnan(params.logits), axis=-1, keepdims=True)

@@ -107,7 +107,7 @@ def _noise(key: ArrayLike, params: CauchyParams, sample_shape) -> Array:
     """Standard Cauchy noise from one uniform draw on ``[eps_f, 1)``."""
     key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
     eps_f = float(jnp.finfo(dtype).eps)
-    u = jax.random.uniform(key, shape, dtype, minval=eps_f, maxval=1.0)
+    u = _common.draw(jax.random.uniform, key, shape, dtype, minval=eps_f, maxval=1.0)
     return _standard_quantile(u)
 
 

@@ -87,7 +87,7 @@ def _noise(key: ArrayLike, params: GumbelParams, sample_shape) -> Array:
     """Standard Gumbel noise ``-log(-log u)`` from one uniform draw on ``(0, 1)``."""
     key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
     tiny = float(jnp.finfo(dtype).tiny)
-    u = jax.random.uniform(key, shape, dtype, minval=tiny, maxval=1.0)
+    u = _common.draw(jax.random.uniform, key, shape, dtype, minval=tiny, maxval=1.0)
     return -jnp.log(-jnp.log(u))
 
 

@@ -74,7 +74,7 @@ def to_natural(params: HalfNormalParams) -> dict[str, Array]:
 
 def _noise(key: ArrayLike, params: HalfNormalParams, sample_shape) -> Array:
     key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
-    return jax.random.normal(key, shape, dtype)
+    return _common.draw(jax.random.normal, key, shape, dtype)
 
 
 def sample(key: ArrayLike, params: HalfNormalParams, sample_shape=()) -> Array:

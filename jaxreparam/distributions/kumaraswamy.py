@@ -116,7 +116,9 @@ def _log_w(params: KumaraswamyParams, log1m_u: Array) -> Array:
 def _log1m_u(key: ArrayLike, params: KumaraswamyParams, sample_shape) -> Array:
     """``log1p(-u)`` for ``u ~ U[tiny, 1)``: in ``[log(2^-23), -tiny]`` (float32)."""
     key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
-    u = jax.random.uniform(key, shape, dtype, minval=jnp.finfo(dtype).tiny)
+    u = _common.draw(
+        jax.random.uniform, key, shape, dtype, minval=jnp.finfo(dtype).tiny
+    )
     return jnp.log1p(-u)
 
 

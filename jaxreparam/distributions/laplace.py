@@ -88,7 +88,7 @@ def _noise(key: ArrayLike, params: LaplaceParams, sample_shape) -> Array:
     """Standard Laplace noise from one uniform draw on ``[-1 + epsneg, 1)``."""
     key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
     low = -1.0 + float(jnp.finfo(dtype).epsneg)
-    u = jax.random.uniform(key, shape, dtype, minval=low, maxval=1.0)
+    u = _common.draw(jax.random.uniform, key, shape, dtype, minval=low, maxval=1.0)
     return jnp.sign(u) * jnp.log1p(-jnp.abs(u))
 
 

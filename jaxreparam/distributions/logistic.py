@@ -89,7 +89,9 @@ def _noise(key: ArrayLike, params: LogisticParams, sample_shape) -> Array:
     """Standard logistic noise, the logit of one uniform draw on ``(0, 1)``."""
     key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
     tiny = float(jnp.finfo(dtype).tiny)
-    return _logit(jax.random.uniform(key, shape, dtype, minval=tiny, maxval=1.0))
+    return _logit(
+        _common.draw(jax.random.uniform, key, shape, dtype, minval=tiny, maxval=1.0)
+    )
 
 
 def _log_density(x: Array, log_scale: Array) -> Array:

@@ -26,6 +26,7 @@ import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+import jax
 import jax.numpy as jnp
 
 from jaxreparam import _checks
@@ -311,7 +312,9 @@ def sample(key: ArrayLike, params: Any, sample_shape=()) -> Array:
     """
     scale = _scale_of(params)
     key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
-    eps = _common.normal(key, shape + (scale.noise_size(params),), dtype)
+    eps = _common.draw(
+        jax.random.normal, key, shape + (scale.noise_size(params),), dtype
+    )
     return params.loc + scale.scale(params, eps)
 
 
@@ -345,7 +348,9 @@ def sample_and_log_prob(
     """
     scale = _scale_of(params)
     key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
-    eps = _common.normal(key, shape + (scale.noise_size(params),), dtype)
+    eps = _common.draw(
+        jax.random.normal, key, shape + (scale.noise_size(params),), dtype
+    )
     residual, quadratic, log_det = scale.from_noise(params, eps)
     return params.loc + residual, _log_density(quadratic, log_det, params.loc.shape[-1])
 

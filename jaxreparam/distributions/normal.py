@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
 from jax.scipy.special import ndtr, ndtri
 
@@ -95,7 +96,7 @@ def sample(key: ArrayLike, params: NormalParams, sample_shape=()) -> Array:
         (3,)
     """
     key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
-    eps = _common.normal(key, shape, dtype)
+    eps = _common.draw(jax.random.normal, key, shape, dtype)
     return params.loc + jnp.exp(params.log_scale) * eps
 
 
@@ -110,7 +111,7 @@ def sample_and_log_prob(
 ) -> tuple[Array, Array]:
     """``sample`` and its ``log_prob``, the density computed from the noise."""
     key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
-    eps = _common.normal(key, shape, dtype)
+    eps = _common.draw(jax.random.normal, key, shape, dtype)
     z = params.loc + jnp.exp(params.log_scale) * eps
     return z, -0.5 * eps**2 - params.log_scale - _checks.HALF_LOG_TWO_PI
 

@@ -89,7 +89,7 @@ def to_natural(params: ParetoParams) -> dict[str, Array]:
 def _noise(key: ArrayLike, params: ParetoParams, sample_shape) -> Array:
     """Standard exponential noise ``-log1p(-u)``, ``u ~ U[0, 1)``: finite."""
     key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
-    return -jnp.log1p(-jax.random.uniform(key, shape, dtype))
+    return -jnp.log1p(-_common.draw(jax.random.uniform, key, shape, dtype))
 
 
 def _from_noise(params: ParetoParams, noise: Array) -> Array:

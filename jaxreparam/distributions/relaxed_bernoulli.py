@@ -119,7 +119,7 @@ def sample_logit(key: ArrayLike, params: RelaxedBernoulliParams, sample_shape=()
         An array of shape ``sample_shape + batch_shape``, pathwise differentiable.
     """
     key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
-    noise = jax.random.logistic(key, shape, dtype)
+    noise = _common.draw(jax.random.logistic, key, shape, dtype)
     return (params.logits + noise) * jnp.exp(-params.log_temperature)
 
 

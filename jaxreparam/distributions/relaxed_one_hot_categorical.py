@@ -118,7 +118,7 @@ def event_shape(params: RelaxedOneHotCategoricalParams) -> tuple[int, ...]:
 def _log_sample(key: ArrayLike, params: RelaxedOneHotCategoricalParams, sample_shape):
     """``log z = log_softmax((logits + g) / temperature)``."""
     key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
-    gumbel = jax.random.gumbel(key, shape + event_shape(params), dtype)
+    gumbel = _common.draw(jax.random.gumbel, key, shape + event_shape(params), dtype)
     scaled = (params.logits + gumbel) * jnp.exp(-params.log_temperature)[..., None]
     return jax.nn.log_softmax(scaled, axis=-1)
 

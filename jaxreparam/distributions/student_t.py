@@ -114,7 +114,7 @@ def sample(key: ArrayLike, params: StudentTParams, sample_shape=()) -> Array:
     """
     key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
     key_normal, key_gamma = jax.random.split(key)
-    n = jax.random.normal(key_normal, shape, dtype)
+    n = _common.draw(jax.random.normal, key_normal, shape, dtype)
     half_df = 0.5 * jnp.exp(params.log_df)
     log_x = _standard_gamma.log_sample(key_gamma, half_df, shape)
     log_factor = params.log_scale + 0.5 * (params.log_df - _LOG2 - log_x)

@@ -197,7 +197,7 @@ def _from_frame(params: TruncatedNormalParams, frame: _Frame, x: Array) -> Array
 def _draw(key: Array, params: TruncatedNormalParams, shape: tuple[int, ...]) -> Array:
     frame = _frame(params)
     dtype = frame.a.dtype
-    v = jax.random.uniform(key, shape, dtype, jnp.finfo(dtype).tiny, 1)
+    v = _common.draw(jax.random.uniform, key, shape, dtype, jnp.finfo(dtype).tiny, 1)
     return _from_frame(params, frame, _icdf_in_frame(frame, v))
 
 

@@ -109,7 +109,7 @@ def sample(key: ArrayLike, params: UniformParams, sample_shape=()) -> Array:
         (3,)
     """
     key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
-    return icdf(params, jax.random.uniform(key, shape, dtype))
+    return icdf(params, _common.draw(jax.random.uniform, key, shape, dtype))
 
 
 def log_prob(params: UniformParams, z: ArrayLike) -> Array:

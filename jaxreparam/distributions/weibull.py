@@ -90,7 +90,9 @@ def to_natural(params: WeibullParams) -> dict[str, Array]:
 def _log_noise(key: ArrayLike, params: WeibullParams, sample_shape) -> Array:
     """``log(e)`` for standard exponential ``e = -log1p(-u)``, ``u ~ U[tiny, 1)``."""
     key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
-    u = jax.random.uniform(key, shape, dtype, minval=jnp.finfo(dtype).tiny)
+    u = _common.draw(
+        jax.random.uniform, key, shape, dtype, minval=jnp.finfo(dtype).tiny
+    )
     return jnp.log(-jnp.log1p(-u))
 
 
