@@ -37,7 +37,7 @@ def prepare(
 
 def draw(
     sampler: Any, key: jax.Array, shape: tuple[int, ...], *args: Any, **kwargs: Any
-):
+) -> jax.Array:
     """``sampler(key, shape, *args, **kwargs)``: the same numbers, drawn fast.
 
     ``sampler`` is one of ``jax.random``'s elementwise samplers (``normal``,
