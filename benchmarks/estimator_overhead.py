@@ -106,8 +106,8 @@ def _library(estimator, num_samples):
     surrogate_grad = jax.grad(getattr(jr.estimators, estimator), argnums=1)
 
     def grad(key, loc, log_scale):
-        params = jr.normal.NormalParams(loc, log_scale)
-        g = surrogate_grad(key, params, _f, jr.normal.family, num_samples=num_samples)
+        params = jr.distributions.NormalParams(loc, log_scale)
+        g = surrogate_grad(key, params, _f, jr.normal, num_samples=num_samples)
         return g.loc, g.log_scale
 
     return grad

@@ -53,7 +53,7 @@ import optax  # noqa: E402
 
 from jaxreparam import vi  # noqa: E402
 from jaxreparam.apps import logistic  # noqa: E402
-from jaxreparam.fit import fit  # noqa: E402
+from jaxreparam.train import fit  # noqa: E402
 
 __all__ = ["main", "problems"]
 

@@ -40,9 +40,7 @@ def _hand_written(key, logits, log_temperature):
 
 
 def _jaxreparam(key, logits, log_temperature):
-    params = jr.relaxed_one_hot_categorical.RelaxedOneHotCategoricalParams(
-        logits, log_temperature
-    )
+    params = jr.distributions.RelaxedOneHotCategoricalParams(logits, log_temperature)
     return jr.relaxed_one_hot_categorical.sample(key, params)
 
 

@@ -48,11 +48,11 @@ def _loss_with(sample_and_log_prob, num_samples):
 def _objectives_loss(num_samples):
     def encoder(params, x):
         mu, log_sigma = vae.encode(params, x)
-        return jr.normal.NormalParams(mu, log_sigma)
+        return jr.distributions.NormalParams(mu, log_sigma)
 
     return jr.objectives.make_amortized_loss(
         jr.objectives.iwae,
-        jr.normal.family,
+        jr.normal,
         encoder,
         vae.log_likelihood,
         num_samples=num_samples,

@@ -52,14 +52,14 @@ def _hand_written(key, loc, raw):
 
 
 def _jaxreparam(key, loc, raw):
-    params = jr.multivariate_normal.MultivariateNormalTrilParams(loc, raw)
-    return jr.multivariate_normal.sample_and_log_prob(key, params, (NUM_SAMPLES,))
+    params = jr.distributions.MultivariateNormalTrilParams(loc, raw)
+    return jr.multivariate_normal_tril.sample_and_log_prob(key, params, (NUM_SAMPLES,))
 
 
 def _jaxreparam_separate(key, loc, raw):
-    params = jr.multivariate_normal.MultivariateNormalTrilParams(loc, raw)
-    z = jr.multivariate_normal.sample(key, params, (NUM_SAMPLES,))
-    return z, jr.multivariate_normal.log_prob(params, z)
+    params = jr.distributions.MultivariateNormalTrilParams(loc, raw)
+    z = jr.multivariate_normal_tril.sample(key, params, (NUM_SAMPLES,))
+    return z, jr.multivariate_normal_tril.log_prob(params, z)
 
 
 def _numpyro(key, loc, raw):

@@ -47,8 +47,8 @@ def _jaxreparam(num_samples):
     pathwise = jax.grad(jr.estimators.pathwise, argnums=1)
 
     def grad(key, loc, log_scale):
-        params = jr.normal.NormalParams(loc, log_scale)
-        g = pathwise(key, params, _f, jr.normal.family, num_samples=num_samples)
+        params = jr.distributions.NormalParams(loc, log_scale)
+        g = pathwise(key, params, _f, jr.normal, num_samples=num_samples)
         return g.loc, g.log_scale
 
     return grad

@@ -93,11 +93,11 @@ def _hand_sample_and_log_prob(key, loc, log_scale, shape):
 
 
 def _jr_sample(key, loc, log_scale, shape):
-    return jr.normal.sample(key, jr.normal.NormalParams(loc, log_scale), shape)
+    return jr.normal.sample(key, jr.distributions.NormalParams(loc, log_scale), shape)
 
 
 def _jr_sample_and_log_prob(key, loc, log_scale, shape):
-    params = jr.normal.NormalParams(loc, log_scale)
+    params = jr.distributions.NormalParams(loc, log_scale)
     return jr.normal.sample_and_log_prob(key, params, shape)
 
 

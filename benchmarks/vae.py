@@ -27,7 +27,7 @@ import optax
 import jaxreparam as jr
 from benchmarks.harness import Contender, Row
 from benchmarks.peers import HALF_LOG_TWO_PI, NORMAL
-from jaxreparam.fit import make_step
+from jaxreparam.train import make_step
 
 __all__ = ["decode", "encode", "init_model", "log_likelihood", "make", "rows"]
 
@@ -85,10 +85,10 @@ def _loss_with(sample_and_log_prob):
 def _objectives_loss():
     def encoder(params, x):
         mu, log_sigma = encode(params, x)
-        return jr.normal.NormalParams(mu, log_sigma)
+        return jr.distributions.NormalParams(mu, log_sigma)
 
     return jr.objectives.make_amortized_loss(
-        jr.objectives.elbo, jr.normal.family, encoder, log_likelihood
+        jr.objectives.elbo, jr.normal, encoder, log_likelihood
     )
 
 

@@ -24,7 +24,7 @@ WORKLOAD = "von Mises implicit gradient"
 SIZES = {"quick": [1_000], "full": [1_000, 10_000, 100_000, 1_000_000]}
 
 try:
-    from jaxreparam.distributions import von_mises
+    from jaxreparam.distributions import _von_mises as von_mises
 except ImportError:  # the family is being written
     von_mises = None
 PENDING = "jaxreparam.distributions.von_mises not present" if von_mises is None else ""

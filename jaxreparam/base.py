@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import jax
+import jax.numpy as jnp
 
 __all__ = [
     "Array",
@@ -42,6 +43,17 @@ def _missing(name: str) -> Callable[..., Any]:
     return unavailable
 
 
+def scalar_batch_shape(params: Any) -> tuple[int, ...]:
+    """The broadcast of the shapes of every leaf: a univariate family's batch."""
+    return tuple(jnp.broadcast_shapes(*(jnp.shape(x) for x in params)))
+
+
+def scalar_event_shape(params: Any) -> tuple[int, ...]:
+    """A univariate family's event shape, ``()``."""
+    del params
+    return ()
+
+
 class Family(NamedTuple):
     """The functions of one distribution family, bundled.
 
@@ -55,12 +67,15 @@ class Family(NamedTuple):
         log_prob: ``log_prob(params, z)``; event dimensions reduced.
         sample_and_log_prob: both at once, sharing work.
         to_natural: ``params -> dict`` of natural values, the inverse of ``init``.
-        batch_shape: ``params -> tuple``.
-        event_shape: ``params -> tuple``.
+        batch_shape: ``params -> tuple``; by default the broadcast of the
+            params' shapes (a univariate family).
+        event_shape: ``params -> tuple``; by default ``()``.
         reparameterized: whether ``sample`` is fully pathwise differentiable in
             every parameter.
         entropy, mean, variance: closed forms, ``params -> array``.
         cdf, icdf: ``cdf(params, z)`` and ``icdf(params, u)`` (univariate only).
+        covariance: ``params -> array`` of shape ``batch_shape + event_shape * 2``
+            (multivariate only).
     """
 
     name: str
@@ -70,14 +85,15 @@ class Family(NamedTuple):
     log_prob: Callable[..., Array]
     sample_and_log_prob: Callable[..., tuple[Array, Array]]
     to_natural: Callable[[Any], dict[str, Array]]
-    batch_shape: Callable[[Any], tuple[int, ...]]
-    event_shape: Callable[[Any], tuple[int, ...]]
+    batch_shape: Callable[[Any], tuple[int, ...]] = scalar_batch_shape
+    event_shape: Callable[[Any], tuple[int, ...]] = scalar_event_shape
     reparameterized: bool = True
     entropy: Callable[..., Array] = _missing("entropy")
     mean: Callable[..., Array] = _missing("mean")
     variance: Callable[..., Array] = _missing("variance")
     cdf: Callable[..., Array] = _missing("cdf")
     icdf: Callable[..., Array] = _missing("icdf")
+    covariance: Callable[..., Array] = _missing("covariance")
 
     def has(self, name: str) -> bool:
         """Whether the family has the closed-form function ``name``."""

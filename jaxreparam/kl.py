@@ -15,21 +15,49 @@ from jax.scipy.special import betaln, digamma, gammaln, i0e
 
 from jaxreparam.base import Array
 from jaxreparam.distributions import (
-    beta,
-    dirichlet,
-    exponential,
-    gamma,
-    half_normal,
-    laplace,
-    log_dirichlet,
-    log_gamma,
-    lognormal,
-    multivariate_normal,
-    normal,
-    pareto,
-    uniform,
-    von_mises,
-    weibull,
+    _beta as beta,
+)
+from jaxreparam.distributions import (
+    _dirichlet as dirichlet,
+)
+from jaxreparam.distributions import (
+    _exponential as exponential,
+)
+from jaxreparam.distributions import (
+    _gamma as gamma,
+)
+from jaxreparam.distributions import (
+    _half_normal as half_normal,
+)
+from jaxreparam.distributions import (
+    _laplace as laplace,
+)
+from jaxreparam.distributions import (
+    _log_dirichlet as log_dirichlet,
+)
+from jaxreparam.distributions import (
+    _log_gamma as log_gamma,
+)
+from jaxreparam.distributions import (
+    _lognormal as lognormal,
+)
+from jaxreparam.distributions import (
+    _multivariate_normal as multivariate_normal,
+)
+from jaxreparam.distributions import (
+    _normal as normal,
+)
+from jaxreparam.distributions import (
+    _pareto as pareto,
+)
+from jaxreparam.distributions import (
+    _uniform as uniform,
+)
+from jaxreparam.distributions import (
+    _von_mises as von_mises,
+)
+from jaxreparam.distributions import (
+    _weibull as weibull,
 )
 
 __all__ = ["kl_divergence", "register_kl", "registered_pairs"]

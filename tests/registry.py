@@ -19,7 +19,7 @@ from scipy import integrate, special
 
 import jaxreparam as jr
 from jaxreparam.base import Family
-from tests.von_mises_reference import wrapped_von_mises
+from tests.distributions.von_mises_reference import wrapped_von_mises
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,37 +86,37 @@ kumaraswamy_reference = _KumaraswamyReference(a=0.0, b=1.0, name="kumaraswamy")
 
 CASES: dict[str, Case] = {
     "normal": Case(
-        jr.normal.family,
+        jr.normal,
         {"loc": _a(0.5, -1.0), "scale": _a(1.5, 0.3)},
         scipy=lambda loc, scale: st.norm(loc, scale),
         positive=("scale",),
     ),
     "exponential": Case(
-        jr.exponential.family,
+        jr.exponential,
         {"rate": _a(1.5, 0.3)},
         scipy=lambda rate: st.expon(scale=1.0 / rate),
         positive=("rate",),
     ),
     "half_normal": Case(
-        jr.half_normal.family,
+        jr.half_normal,
         {"scale": _a(1.5, 0.3)},
         scipy=lambda scale: st.halfnorm(scale=scale),
         positive=("scale",),
     ),
     "uniform": Case(
-        jr.uniform.family,
+        jr.uniform,
         {"low": _a(0.5, -1.0), "high": _a(2.0, 0.3)},
         scipy=lambda low, high: st.uniform(low, high - low),
         invalid=(({"low": 5.0, "high": 1.0}, "high"),),
     ),
     "weibull": Case(
-        jr.weibull.family,
+        jr.weibull,
         {"scale": _a(1.5, 0.7), "concentration": _a(2.0, 0.8)},
         scipy=lambda scale, concentration: st.weibull_min(c=concentration, scale=scale),
         positive=("scale", "concentration"),
     ),
     "kumaraswamy": Case(
-        jr.kumaraswamy.family,
+        jr.kumaraswamy,
         {"concentration1": _a(2.0, 0.8), "concentration0": _a(3.0, 1.5)},
         scipy=lambda concentration1, concentration0: kumaraswamy_reference(
             concentration1, concentration0
@@ -125,39 +125,39 @@ CASES: dict[str, Case] = {
     ),
     # concentration > 4, so that E[z^2] and its gradient's variance are finite.
     "pareto": Case(
-        jr.pareto.family,
+        jr.pareto,
         {"scale": _a(1.5, 0.5), "concentration": _a(5.0, 6.5)},
         scipy=lambda scale, concentration: st.pareto(b=concentration, scale=scale),
         positive=("scale", "concentration"),
     ),
     "lognormal": Case(
-        jr.lognormal.family,
+        jr.lognormal,
         {"loc": _a(0.2, -0.5), "scale": _a(0.5, 0.3)},
         scipy=lambda loc, scale: st.lognorm(s=scale, scale=np.exp(loc)),
         positive=("scale",),
     ),
     "laplace": Case(
-        jr.laplace.family,
+        jr.laplace,
         {"loc": _a(0.5, -1.0), "scale": _a(1.5, 0.3)},
         scipy=lambda loc, scale: st.laplace(loc, scale),
         positive=("scale",),
     ),
     "logistic": Case(
-        jr.logistic.family,
+        jr.logistic,
         {"loc": _a(0.5, -1.0), "scale": _a(1.5, 0.3)},
         scipy=lambda loc, scale: st.logistic(loc, scale),
         positive=("scale",),
     ),
     # No mean: E[z] and E[z^2] are undefined, so only E[sin z] is tested.
     "cauchy": Case(
-        jr.cauchy.family,
+        jr.cauchy,
         {"loc": _a(0.5, -1.0), "scale": _a(1.5, 0.3)},
         scipy=lambda loc, scale: st.cauchy(loc, scale),
         positive=("scale",),
         test_functions=("sin",),
     ),
     "gumbel": Case(
-        jr.gumbel.family,
+        jr.gumbel,
         {"loc": _a(0.5, -1.0), "scale": _a(1.5, 0.3)},
         scipy=lambda loc, scale: st.gumbel_r(loc, scale),
         positive=("scale",),
@@ -275,7 +275,7 @@ CASES.update(
         ),
         # A mixture of three diagonal Gaussians on R^2 (loc, scale: batch + (D, K)).
         "mixture_independent_normal": Case(
-            jr.mixture.independent_normal,
+            jr.mixture_independent_normal,
             {
                 "mixture_logits": np.array([[0.3, -0.2, 0.5], [0.0, 1.0, -1.0]]),
                 "loc": np.array([[[-1.5, 0.5, 2.0], [1.0, -1.0, 0.0]]] * 2),
@@ -286,7 +286,7 @@ CASES.update(
         # temperature first: the generic broadcast check concatenates the first
         # argument; temperatures below and above 1 (density singular / not at ends).
         "relaxed_bernoulli": Case(
-            jr.relaxed_bernoulli.family,
+            jr.relaxed_bernoulli,
             {"temperature": _a(1.5, 0.6), "logits": _a(0.5, -1.0)},
             scipy=lambda temperature, logits: relaxed_bernoulli_reference(
                 temperature, logits
@@ -294,7 +294,7 @@ CASES.update(
             positive=("temperature",),
         ),
         "relaxed_one_hot_categorical": Case(
-            jr.relaxed_one_hot_categorical.family,
+            jr.relaxed_one_hot_categorical,
             {
                 "temperature": _a(0.7, 1.5),
                 "logits": np.array([[0.5, -1.0, 0.2], [0.0, 1.0, -0.5]]),
@@ -311,58 +311,58 @@ CASES.update(
 KL_CASES: list[tuple[str, Family, dict, Family, dict]] = [
     (
         "normal-normal",
-        jr.normal.family,
+        jr.normal,
         {"loc": _a(0.5, -1.0), "scale": _a(1.5, 0.3)},
-        jr.normal.family,
+        jr.normal,
         {"loc": _a(0.0, 0.2), "scale": _a(1.0, 0.7)},
     ),
     (
         "exponential-exponential",
-        jr.exponential.family,
+        jr.exponential,
         {"rate": _a(1.5, 0.3)},
-        jr.exponential.family,
+        jr.exponential,
         {"rate": _a(1.0, 0.7)},
     ),
     (
         "half_normal-half_normal",
-        jr.half_normal.family,
+        jr.half_normal,
         {"scale": _a(1.5, 0.3)},
-        jr.half_normal.family,
+        jr.half_normal,
         {"scale": _a(1.0, 0.7)},
     ),
     (  # p's support inside q's (the KL is +inf otherwise)
         "uniform-uniform",
-        jr.uniform.family,
+        jr.uniform,
         {"low": _a(0.5, -1.0), "high": _a(2.0, 0.3)},
-        jr.uniform.family,
+        jr.uniform,
         {"low": _a(0.0, -2.0), "high": _a(3.0, 0.3)},
     ),
     (
         "weibull-weibull",
-        jr.weibull.family,
+        jr.weibull,
         {"scale": _a(1.5, 0.7), "concentration": _a(2.0, 0.8)},
-        jr.weibull.family,
+        jr.weibull,
         {"scale": _a(1.0, 1.2), "concentration": _a(1.5, 1.1)},
     ),
     (  # scale_p >= scale_q (the KL is +inf otherwise); equal in the second
         "pareto-pareto",
-        jr.pareto.family,
+        jr.pareto,
         {"scale": _a(1.5, 0.5), "concentration": _a(5.0, 6.5)},
-        jr.pareto.family,
+        jr.pareto,
         {"scale": _a(1.0, 0.5), "concentration": _a(3.0, 8.0)},
     ),
     (
         "lognormal-lognormal",
-        jr.lognormal.family,
+        jr.lognormal,
         {"loc": _a(0.2, -0.5), "scale": _a(0.5, 0.3)},
-        jr.lognormal.family,
+        jr.lognormal,
         {"loc": _a(0.0, 0.1), "scale": _a(0.8, 0.4)},
     ),
     (  # |loc_p - loc_q| both above and below scale_p
         "laplace-laplace",
-        jr.laplace.family,
+        jr.laplace,
         {"loc": _a(0.5, -1.0), "scale": _a(1.5, 0.3)},
-        jr.laplace.family,
+        jr.laplace,
         {"loc": _a(0.0, 0.2), "scale": _a(1.0, 0.7)},
     ),
 ]
@@ -462,19 +462,19 @@ KL_CASES += [
 
 # The von Mises samples live on [-pi, pi): only periodic f have a pathwise
 # gradient of E[f(z)] (a non-periodic f jumps where samples wrap), so "sin" only;
-# tests/test_von_mises.py checks cos. Means and variances are not the family's
+# tests/distributions/test_von_mises.py checks cos. Means and variances are not the family's
 # (circular) ones, so the family has none.
 CASES.update(
     {
         "von_mises": Case(
-            jr.von_mises.family,
+            jr.von_mises,
             {"loc": _a(0.5, -2.5), "concentration": _a(2.0, 0.5)},
             scipy=lambda loc, concentration: wrapped_von_mises(concentration, loc),
             positive=("concentration",),
             test_functions=("sin",),
         ),
         "truncated_normal": Case(
-            jr.truncated_normal.family,
+            jr.truncated_normal,
             {
                 "loc": _a(0.5, -1.0),
                 "scale": _a(1.5, 0.3),
@@ -493,37 +493,37 @@ CASES.update(
 KL_CASES.append(
     (
         "von_mises-von_mises",
-        jr.von_mises.family,
+        jr.von_mises,
         {"loc": _a(0.5, -2.5), "concentration": _a(2.0, 0.5)},
-        jr.von_mises.family,
+        jr.von_mises,
         {"loc": _a(0.0, 2.9), "concentration": _a(0.7, 3.0)},
     )
 )
 
 # Discrete families (not reparameterized): no scipy reference here, so the
-# univariate scipy checks skip them; tests/test_discrete.py checks them instead.
+# univariate scipy checks skip them; tests/distributions/test_discrete.py checks them instead.
 CASES.update(
     {
-        "bernoulli": Case(jr.bernoulli.family, {"logits": _a(0.3, -1.2)}),
+        "bernoulli": Case(jr.bernoulli, {"logits": _a(0.3, -1.2)}),
         "categorical": Case(
-            jr.categorical.family,
+            jr.categorical,
             {"logits": np.array([[0.5, -1.0, 0.2], [0.0, 1.5, -0.3]])},
         ),
     }
 )
 
-# The gamma family and the families built on its sampler (tests/test_gamma_family.py
+# The gamma family and the families built on its sampler (tests/distributions/test_gamma_family.py
 # checks their implicit gradients, small concentrations and peers).
 CASES.update(
     {
         "gamma": Case(
-            jr.gamma.family,
+            jr.gamma,
             {"concentration": _a(2.5, 0.4), "rate": _a(1.5, 0.7)},
             scipy=lambda concentration, rate: st.gamma(concentration, scale=1 / rate),
             positive=("concentration", "rate"),
         ),
         "log_gamma": Case(
-            jr.log_gamma.family,
+            jr.log_gamma,
             {"concentration": _a(2.5, 0.4), "rate": _a(1.5, 0.7)},
             scipy=lambda concentration, rate: st.loggamma(
                 concentration, loc=-np.log(rate)
@@ -531,19 +531,19 @@ CASES.update(
             positive=("concentration", "rate"),
         ),
         "chi2": Case(
-            jr.chi2.family,
+            jr.chi2,
             {"df": _a(3.0, 0.8)},
             scipy=lambda df: st.chi2(df),
             positive=("df",),
         ),
         "inverse_gamma": Case(
-            jr.inverse_gamma.family,
+            jr.inverse_gamma,
             {"concentration": _a(4.5, 2.5), "scale": _a(1.5, 0.7)},
             scipy=lambda concentration, scale: st.invgamma(concentration, scale=scale),
             positive=("concentration", "scale"),
         ),
         "beta": Case(
-            jr.beta.family,
+            jr.beta,
             {"concentration1": _a(2.5, 0.4), "concentration0": _a(1.5, 0.7)},
             scipy=lambda concentration1, concentration0: st.beta(
                 concentration1, concentration0
@@ -551,20 +551,20 @@ CASES.update(
             positive=("concentration1", "concentration0"),
         ),
         "student_t": Case(
-            jr.student_t.family,
+            jr.student_t,
             {"df": _a(5.0, 3.5), "loc": _a(0.5, -1.0), "scale": _a(1.5, 0.3)},
             scipy=lambda df, loc, scale: st.t(df, loc, scale),
             positive=("df", "scale"),
         ),
-        # Multivariate: tests/test_gamma_family.py checks gradients of expectations
+        # Multivariate: tests/distributions/test_gamma_family.py checks gradients of expectations
         # and the continuity equation of the Dirichlet's transport.
         "dirichlet": Case(
-            jr.dirichlet.family,
+            jr.dirichlet,
             {"concentration": np.array([[0.5, 1.5, 2.0], [3.0, 0.7, 1.2]])},
             positive=("concentration",),
         ),
         "log_dirichlet": Case(
-            jr.log_dirichlet.family,
+            jr.log_dirichlet,
             {"concentration": np.array([[0.5, 1.5, 2.0], [3.0, 0.7, 1.2]])},
             positive=("concentration",),
         ),
@@ -575,37 +575,37 @@ _DIRICHLET_Q = np.array([[1.0, 1.0, 1.0], [2.0, 2.5, 0.4]])
 KL_CASES += [
     (
         "gamma-gamma",
-        jr.gamma.family,
+        jr.gamma,
         {"concentration": _a(2.5, 0.4), "rate": _a(1.5, 0.7)},
-        jr.gamma.family,
+        jr.gamma,
         {"concentration": _a(1.0, 0.9), "rate": _a(0.8, 2.0)},
     ),
     (
         "log_gamma-log_gamma",
-        jr.log_gamma.family,
+        jr.log_gamma,
         {"concentration": _a(2.5, 0.4), "rate": _a(1.5, 0.7)},
-        jr.log_gamma.family,
+        jr.log_gamma,
         {"concentration": _a(1.0, 0.9), "rate": _a(0.8, 2.0)},
     ),
     (
         "beta-beta",
-        jr.beta.family,
+        jr.beta,
         {"concentration1": _a(2.5, 0.4), "concentration0": _a(1.5, 0.7)},
-        jr.beta.family,
+        jr.beta,
         {"concentration1": _a(1.0, 0.9), "concentration0": _a(3.0, 0.5)},
     ),
     (
         "dirichlet-dirichlet",
-        jr.dirichlet.family,
+        jr.dirichlet,
         {"concentration": _DIRICHLET_P},
-        jr.dirichlet.family,
+        jr.dirichlet,
         {"concentration": _DIRICHLET_Q},
     ),
     (
         "log_dirichlet-log_dirichlet",
-        jr.log_dirichlet.family,
+        jr.log_dirichlet,
         {"concentration": _DIRICHLET_P},
-        jr.log_dirichlet.family,
+        jr.log_dirichlet,
         {"concentration": _DIRICHLET_Q},
     ),
 ]

@@ -104,7 +104,7 @@ def make_loss(estimator, log_target, num_samples: int):
 
     def loss(key, params):
         expected = estimator(
-            key, params, log_target, jr.normal.family, num_samples=num_samples
+            key, params, log_target, jr.normal, num_samples=num_samples
         )
         return -(expected + jnp.sum(jr.normal.entropy(params)))
 

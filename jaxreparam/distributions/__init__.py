@@ -1,48 +1,100 @@
-"""Distribution families: one module each, plus dispatch on the params' type.
+"""Distribution families: each public name is a ``Family`` of pure functions.
 
-Each family module (``normal``, ``laplace``, ...) holds pure functions over one
-params ``NamedTuple`` and a ``family`` bundle. The functions below look the family
-up from ``type(params)``: a convenience on top of the modules, never the only way in.
+Each family lives in a module of its own (``_normal.py``, ``_gamma.py``, ...),
+where its sampler, density and gradient trick read as its mathematics; this
+package re-exports the family bundle and its params type. The functions at the
+bottom look the family up from ``type(params)``: a convenience on top of the
+bundles, never the only way in.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from jaxreparam.base import Array, family_of
-from jaxreparam.distributions import (
-    bernoulli,
-    beta,
-    categorical,
-    cauchy,
-    chi2,
-    dirichlet,
-    exponential,
-    gamma,
-    gumbel,
-    half_normal,
-    inverse_gamma,
-    kumaraswamy,
-    laplace,
-    log_dirichlet,
-    log_gamma,
-    logistic,
-    lognormal,
+from jaxreparam.base import Array, Family, family_of
+from jaxreparam.distributions._bernoulli import BernoulliParams, bernoulli
+from jaxreparam.distributions._beta import BetaParams, beta
+from jaxreparam.distributions._categorical import CategoricalParams, categorical
+from jaxreparam.distributions._cauchy import CauchyParams, cauchy
+from jaxreparam.distributions._chi2 import Chi2Params, chi2
+from jaxreparam.distributions._dirichlet import DirichletParams, dirichlet
+from jaxreparam.distributions._exponential import ExponentialParams, exponential
+from jaxreparam.distributions._gamma import GammaParams, gamma
+from jaxreparam.distributions._gumbel import GumbelParams, gumbel
+from jaxreparam.distributions._half_normal import HalfNormalParams, half_normal
+from jaxreparam.distributions._inverse_gamma import InverseGammaParams, inverse_gamma
+from jaxreparam.distributions._kumaraswamy import KumaraswamyParams, kumaraswamy
+from jaxreparam.distributions._laplace import LaplaceParams, laplace
+from jaxreparam.distributions._log_dirichlet import LogDirichletParams, log_dirichlet
+from jaxreparam.distributions._log_gamma import LogGammaParams, log_gamma
+from jaxreparam.distributions._logistic import LogisticParams, logistic
+from jaxreparam.distributions._lognormal import LogNormalParams, lognormal
+from jaxreparam.distributions._mixture import (
+    MixtureParams,
     mixture,
-    multivariate_normal,
-    normal,
-    pareto,
-    relaxed_bernoulli,
-    relaxed_one_hot_categorical,
-    student_t,
-    truncated_normal,
-    uniform,
-    von_mises,
-    weibull,
+    mixture_independent_normal,
+    mixture_normal,
 )
+from jaxreparam.distributions._multivariate_normal import (
+    MultivariateNormalDiagParams,
+    MultivariateNormalLowRankParams,
+    MultivariateNormalTrilParams,
+    multivariate_normal_diag,
+    multivariate_normal_low_rank,
+    multivariate_normal_tril,
+)
+from jaxreparam.distributions._normal import NormalParams, normal
+from jaxreparam.distributions._pareto import ParetoParams, pareto
+from jaxreparam.distributions._relaxed_bernoulli import (
+    RelaxedBernoulliParams,
+    relaxed_bernoulli,
+)
+from jaxreparam.distributions._relaxed_one_hot_categorical import (
+    RelaxedOneHotCategoricalParams,
+    relaxed_one_hot_categorical,
+)
+from jaxreparam.distributions._straight_through import straight_through
+from jaxreparam.distributions._student_t import StudentTParams, student_t
+from jaxreparam.distributions._truncated_normal import (
+    TruncatedNormalParams,
+    truncated_normal,
+)
+from jaxreparam.distributions._uniform import UniformParams, uniform
+from jaxreparam.distributions._von_mises import VonMisesParams, von_mises
+from jaxreparam.distributions._weibull import WeibullParams, weibull
 
 __all__ = [
     "FAMILIES",
+    "BernoulliParams",
+    "BetaParams",
+    "CategoricalParams",
+    "CauchyParams",
+    "Chi2Params",
+    "DirichletParams",
+    "ExponentialParams",
+    "GammaParams",
+    "GumbelParams",
+    "HalfNormalParams",
+    "InverseGammaParams",
+    "KumaraswamyParams",
+    "LaplaceParams",
+    "LogDirichletParams",
+    "LogGammaParams",
+    "LogNormalParams",
+    "LogisticParams",
+    "MixtureParams",
+    "MultivariateNormalDiagParams",
+    "MultivariateNormalLowRankParams",
+    "MultivariateNormalTrilParams",
+    "NormalParams",
+    "ParetoParams",
+    "RelaxedBernoulliParams",
+    "RelaxedOneHotCategoricalParams",
+    "StudentTParams",
+    "TruncatedNormalParams",
+    "UniformParams",
+    "VonMisesParams",
+    "WeibullParams",
     "bernoulli",
     "beta",
     "categorical",
@@ -65,7 +117,6 @@ __all__ = [
     "mixture",
     "mixture_independent_normal",
     "mixture_normal",
-    "multivariate_normal",
     "multivariate_normal_diag",
     "multivariate_normal_low_rank",
     "multivariate_normal_tril",
@@ -75,6 +126,7 @@ __all__ = [
     "relaxed_one_hot_categorical",
     "sample",
     "sample_and_log_prob",
+    "straight_through",
     "student_t",
     "truncated_normal",
     "uniform",
@@ -82,50 +134,9 @@ __all__ = [
     "weibull",
 ]
 
-#: The multivariate normal's three family bundles, by their family names.
-multivariate_normal_diag = multivariate_normal.diag
-multivariate_normal_tril = multivariate_normal.tril
-multivariate_normal_low_rank = multivariate_normal.low_rank
-
-#: The mixture of Normals, ``mixture.make(normal.family)``.
-mixture_normal = mixture.normal
-#: The mixture of diagonal Gaussians, ``mixture.make(normal.family, event_ndims=1)``.
-mixture_independent_normal = mixture.independent_normal
-
-#: Every family bundle, by name (a module contributes ``families`` or ``family``).
-FAMILIES = {
-    family.name: family
-    for module in (
-        normal,
-        bernoulli,
-        categorical,
-        exponential,
-        half_normal,
-        uniform,
-        weibull,
-        kumaraswamy,
-        pareto,
-        multivariate_normal,
-        lognormal,
-        laplace,
-        logistic,
-        cauchy,
-        gumbel,
-        mixture,
-        relaxed_bernoulli,
-        relaxed_one_hot_categorical,
-        von_mises,
-        truncated_normal,
-        gamma,
-        log_gamma,
-        chi2,
-        inverse_gamma,
-        beta,
-        dirichlet,
-        log_dirichlet,
-        student_t,
-    )
-    for family in vars(module).get("families") or (vars(module)["family"],)
+#: Every family of this package, by name.
+FAMILIES: dict[str, Family] = {
+    value.name: value for value in list(globals().values()) if isinstance(value, Family)
 }
 
 

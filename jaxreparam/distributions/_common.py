@@ -9,20 +9,11 @@ import jax
 import jax.numpy as jnp
 
 from jaxreparam import _checks
+from jaxreparam.base import scalar_batch_shape, scalar_event_shape
 
 SHORT_AXIS = 64
 """Below this length a last axis counts as short (see :func:`draw`)."""
 
-
-def scalar_batch_shape(params: Any) -> tuple[int, ...]:
-    """The broadcast of the shapes of every leaf (univariate families)."""
-    return tuple(jnp.broadcast_shapes(*(jnp.shape(x) for x in params)))
-
-
-def scalar_event_shape(params: Any) -> tuple[int, ...]:
-    """A univariate family's event shape, ``()``."""
-    del params
-    return ()
 
 
 def prepare(

@@ -1,0 +1,178 @@
+"""The Dirichlet family on the simplex, reparameterized through gamma variates.
+
+Density: ``q(p) = prod_i p_i^(a_i - 1) / B(a)`` on ``{p_i >= 0, sum_i p_i = 1}``
+(with respect to Lebesgue measure on ``p_1..p_(k-1)``), ``B(a) = prod_i
+Gamma(a_i) / Gamma(sum_i a_i)``; event shape ``(k,)``.
+Sampling: ``p = softmax(log x)`` for independent ``x_i ~ Gamma(a_i)`` drawn in log
+space (see :mod:`jaxreparam.distributions._standard_gamma`).
+Gradients: each gamma variate is implicitly reparameterized and ``p`` is a smooth
+function of them. The resulting transport of ``p`` (averaged over the total
+``sum_i x_i``, which is independent of ``p``) satisfies the continuity equation
+``div(q v) + dq/da = 0``, so ``d/da E[f(p)] = E[grad f(p) . dp/da]`` for every
+``f``. A component within the smallest normal float of 0 is returned as that
+float, so ``log_prob`` stays finite; for concentrations below about 0.1, sample
+``log p`` exactly with :mod:`.log_dirichlet`.
+Params store ``log_concentration`` (batch shape + ``(k,)``).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax.scipy.special import digamma, gammaln, xlogy
+
+from jaxreparam import _checks
+from jaxreparam.base import Array, ArrayLike, Family, register_family
+from jaxreparam.distributions import _common, _standard_gamma
+
+
+class DirichletParams(NamedTuple):
+    """Params of a Dirichlet: ``log_concentration``, batch shape + ``(k,)``."""
+
+    log_concentration: Array
+
+
+def init(*, concentration: ArrayLike) -> DirichletParams:
+    """Params of ``Dirichlet(concentration)``; the last axis indexes categories.
+
+    Args:
+        concentration: ``a``, finite and positive, of shape batch + ``(k,)``. A
+            scalar is a Dirichlet over one category (``p = [1]``).
+
+    Returns:
+        ``DirichletParams`` with batch shape ``concentration.shape[:-1]`` and event
+        shape ``(k,)``.
+
+    Raises:
+        TypeError: ``concentration`` has an integer, bool or complex dtype.
+        ValueError: a concrete ``concentration`` is non-finite or not positive.
+
+    Examples:
+        >>> import jaxreparam as jr
+        >>> jr.dirichlet.init(concentration=[1.0, 2.0, 3.0]).log_concentration.shape
+        (3,)
+    """
+    return checked_init("dirichlet.init", concentration)
+
+
+def checked_init(where: str, concentration: ArrayLike) -> DirichletParams:
+    """:func:`init`, naming ``where`` in its error messages."""
+    a = _checks.positive(where, "concentration", concentration)
+    return DirichletParams(jnp.log(jnp.atleast_1d(a)))
+
+
+def to_natural(params: DirichletParams) -> dict[str, Array]:
+    """``{"concentration": ...}``, the inverse of :func:`init`."""
+    return {"concentration": jnp.exp(params.log_concentration)}
+
+
+def batch_shape(params: DirichletParams) -> tuple[int, ...]:
+    """``concentration.shape[:-1]``."""
+    return tuple(jnp.shape(params.log_concentration)[:-1])
+
+
+def event_shape(params: DirichletParams) -> tuple[int, ...]:
+    """``(k,)``."""
+    return tuple(jnp.shape(params.log_concentration)[-1:])
+
+
+def log_beta(params: DirichletParams) -> Array:
+    """``log B(a) = sum_i log Gamma(a_i) - log Gamma(sum_i a_i)``, batch shape."""
+    a = jnp.exp(params.log_concentration)
+    return jnp.sum(gammaln(a), -1) - gammaln(jnp.sum(a, -1))
+
+
+def log_sample(key: ArrayLike, params: DirichletParams, sample_shape=()) -> Array:
+    """``log p`` for ``p ~ Dirichlet(a)``: ``log x - logsumexp(log x)``."""
+    shape = batch_shape(params) + event_shape(params)
+    key, shape, _ = _common.prepare(key, params, sample_shape, shape)
+    log_x = _standard_gamma.log_sample(key, jnp.exp(params.log_concentration), shape)
+    return jax.nn.log_softmax(log_x, axis=-1)
+
+
+def sample(key: ArrayLike, params: DirichletParams, sample_shape=()) -> Array:
+    """Draws ``p = softmax(log x)``, ``x_i ~ Gamma(a_i)``, pathwise differentiable.
+
+    Args:
+        key: a PRNG key (``jax.random.key`` or legacy ``PRNGKey``).
+        params: ``DirichletParams``.
+        sample_shape: leading shape of independent draws.
+
+    Returns:
+        An array of shape ``sample_shape + batch_shape + (k,)`` on the simplex
+        (every component at least the smallest normal float).
+
+    Examples:
+        >>> import jax, jaxreparam as jr
+        >>> params = jr.dirichlet.init(concentration=[1.0, 2.0, 3.0])
+        >>> p = jr.dirichlet.sample(jax.random.key(0), params, (4,))
+        >>> p.shape, bool(jax.numpy.allclose(p.sum(-1), 1.0))
+        ((4, 3), True)
+    """
+    log_p = log_sample(key, params, sample_shape)
+    return jnp.maximum(jnp.exp(log_p), jnp.finfo(log_p.dtype).tiny)
+
+
+def log_prob(params: DirichletParams, z: ArrayLike) -> Array:
+    """``log q(p)`` at ``p = z`` (shape ... + ``(k,)``); ``-inf`` if some ``p_i < 0``.
+
+    Returns:
+        An array of the broadcast of ``z.shape[:-1]`` and the batch shape.
+    """
+    a = jnp.exp(params.log_concentration)
+    z = jnp.asarray(z)
+    inside = jnp.all((z >= 0) | jnp.isnan(z), axis=-1)
+    value = jnp.sum(xlogy(a - 1, jnp.where(z >= 0, z, 1.0)), -1) - log_beta(params)
+    return jnp.where(inside | jnp.isnan(value), value, -jnp.inf)
+
+
+def sample_and_log_prob(
+    key: ArrayLike, params: DirichletParams, sample_shape=()
+) -> tuple[Array, Array]:
+    """``sample`` and its ``log_prob``."""
+    p = sample(key, params, sample_shape)
+    return p, log_prob(params, p)
+
+
+def entropy(params: DirichletParams) -> Array:
+    """``log B(a) + (a0 - k) psi(a0) - sum_i (a_i - 1) psi(a_i)``, ``a0 = sum a``."""
+    a = jnp.exp(params.log_concentration)
+    total = jnp.sum(a, -1)
+    k = a.shape[-1]
+    return (
+        log_beta(params)
+        + (total - k) * digamma(total)
+        - jnp.sum((a - 1) * digamma(a), -1)
+    )
+
+
+def mean(params: DirichletParams) -> Array:
+    """``a / a0``, of shape batch + ``(k,)``."""
+    return jax.nn.softmax(params.log_concentration, axis=-1)
+
+
+def variance(params: DirichletParams) -> Array:
+    """``a_i (a0 - a_i) / (a0^2 (a0 + 1))``, of shape batch + ``(k,)``."""
+    a = jnp.exp(params.log_concentration)
+    total = jnp.sum(a, -1, keepdims=True)
+    return a * (total - a) / (total**2 * (total + 1))
+
+
+dirichlet = register_family(
+    Family(
+        name="dirichlet",
+        params_type=DirichletParams,
+        init=init,
+        sample=sample,
+        log_prob=log_prob,
+        sample_and_log_prob=sample_and_log_prob,
+        to_natural=to_natural,
+        batch_shape=batch_shape,
+        event_shape=event_shape,
+        entropy=entropy,
+        mean=mean,
+        variance=variance,
+    )
+)

@@ -1,0 +1,165 @@
+"""The gamma family, with fast implicit reparameterization gradients.
+
+Density: ``q(z) = r^a z^(a - 1) exp(-r z) / Gamma(a)`` for ``z > 0``, with
+concentration ``a`` and rate ``r`` (scipy's ``gamma(a, scale=1/r)``).
+Sampling: ``z = x / r`` for ``x ~ Gamma(a, 1)`` drawn exactly (Marsaglia and Tsang,
+in log space; see :mod:`jaxreparam.distributions._standard_gamma`).
+Gradients: ``dz/dr = -z / r``, and ``dz/da = -(dP(a, x)/da) / p(x; a) / r`` by
+implicit reparameterization through :func:`jaxreparam.implicit_sampler`, with the
+derivative of the regularized incomplete gamma function ``P`` computed in a fixed
+number of vectorized steps per region (series, continued fraction, Temme's
+expansion): several times faster than TFP's and jax's, relative error below 1e-13
+in float64, finite in float32 for any concentration.
+Samples below the smallest normal float are returned as that float, where they
+would otherwise flush to zero and make ``log_prob`` infinite; for concentrations
+below about 0.1 in float32, sample in log space with :mod:`.log_gamma` instead.
+Params store ``log_concentration`` and ``log_rate``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax.numpy as jnp
+from jax.scipy.special import digamma, gammainc, gammaln, xlogy
+
+from jaxreparam import _checks
+from jaxreparam.base import Array, ArrayLike, Family, register_family
+from jaxreparam.distributions import _common, _standard_gamma
+
+
+class GammaParams(NamedTuple):
+    """Params of a gamma: ``log_concentration`` and ``log_rate`` (unconstrained)."""
+
+    log_concentration: Array
+    log_rate: Array
+
+
+def init(*, concentration: ArrayLike, rate: ArrayLike = 1.0) -> GammaParams:
+    """Params of ``Gamma(concentration, rate)`` from natural values.
+
+    Differentiable in both arguments.
+
+    Args:
+        concentration: the shape ``a``, finite and positive.
+        rate: the inverse scale ``r``, finite and positive, broadcastable with
+            ``concentration``.
+
+    Returns:
+        ``GammaParams`` with batch shape the broadcast of the two shapes.
+
+    Raises:
+        TypeError: an argument has an integer, bool or complex dtype.
+        ValueError: a concrete argument is non-finite or not positive, or the
+            shapes do not broadcast.
+
+    Examples:
+        >>> import jaxreparam as jr
+        >>> jr.gamma.init(concentration=2.0, rate=1.0)
+        GammaParams(log_concentration=Array(0.6931472, ...), log_rate=Array(0., ...))
+    """
+    a = _checks.positive("gamma.init", "concentration", concentration)
+    rate = _checks.positive("gamma.init", "rate", rate)
+    _checks.broadcast_shapes("gamma.init", concentration=a.shape, rate=rate.shape)
+    a, rate = _checks.same_dtype(a, rate)
+    return GammaParams(jnp.log(a), jnp.log(rate))
+
+
+def to_natural(params: GammaParams) -> dict[str, Array]:
+    """``{"concentration": ..., "rate": ...}``, the inverse of :func:`init`."""
+    return {
+        "concentration": jnp.exp(params.log_concentration),
+        "rate": jnp.exp(params.log_rate),
+    }
+
+
+def sample(key: ArrayLike, params: GammaParams, sample_shape=()) -> Array:
+    """Draws ``z ~ Gamma(a, r)``, pathwise differentiable in ``params``.
+
+    Args:
+        key: a PRNG key (``jax.random.key`` or legacy ``PRNGKey``).
+        params: ``GammaParams``.
+        sample_shape: leading shape of independent draws.
+
+    Returns:
+        An array of shape ``sample_shape + batch_shape``, positive (at least the
+        smallest normal float), with the implicit gradient in both parameters.
+
+    Examples:
+        >>> import jax, jaxreparam as jr
+        >>> params = jr.gamma.init(concentration=2.0, rate=3.0)
+        >>> jr.gamma.sample(jax.random.key(0), params, (3,)).shape
+        (3,)
+        >>> draw = lambda p: jr.gamma.sample(jax.random.key(1), p)
+        >>> bool(jax.numpy.isclose(jax.grad(draw)(params).log_rate, -draw(params)))
+        True
+    """
+    key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
+    a = jnp.exp(params.log_concentration)
+    log_z = _standard_gamma.log_sample(key, a, shape) - params.log_rate
+    return jnp.maximum(jnp.exp(log_z), jnp.finfo(dtype).tiny)
+
+
+def log_prob(params: GammaParams, z: ArrayLike) -> Array:
+    """``log q(z)``; ``-inf`` for ``z < 0``.
+
+    Returns:
+        An array of shape the broadcast of ``z`` and the batch shape.
+    """
+    a = jnp.exp(params.log_concentration)
+
+    def log_density(z):
+        rate = jnp.exp(params.log_rate)
+        return a * params.log_rate + xlogy(a - 1, z) - rate * z - gammaln(a)
+
+    return _common.log_prob_on_support(log_density, z, z >= 0, 1.0)
+
+
+def sample_and_log_prob(
+    key: ArrayLike, params: GammaParams, sample_shape=()
+) -> tuple[Array, Array]:
+    """``sample`` and its ``log_prob``."""
+    z = sample(key, params, sample_shape)
+    return z, log_prob(params, z)
+
+
+def entropy(params: GammaParams) -> Array:
+    """``a - log r + log Gamma(a) + (1 - a) digamma(a)``, of the batch shape."""
+    a = jnp.exp(params.log_concentration)
+    return a - params.log_rate + gammaln(a) + (1 - a) * digamma(a)
+
+
+def mean(params: GammaParams) -> Array:
+    """``a / r``, of the batch shape."""
+    return jnp.exp(params.log_concentration - params.log_rate)
+
+
+def variance(params: GammaParams) -> Array:
+    """``a / r^2``, of the batch shape."""
+    return jnp.exp(params.log_concentration - 2 * params.log_rate)
+
+
+def cdf(params: GammaParams, z: ArrayLike) -> Array:
+    """``P(Z <= z) = P(a, r z)``, the regularized lower incomplete gamma function."""
+    a = jnp.exp(params.log_concentration)
+    return gammainc(a, jnp.maximum(z, 0) * jnp.exp(params.log_rate))
+
+
+batch_shape = _common.scalar_batch_shape
+event_shape = _common.scalar_event_shape
+
+gamma = register_family(
+    Family(
+        name="gamma",
+        params_type=GammaParams,
+        init=init,
+        sample=sample,
+        log_prob=log_prob,
+        sample_and_log_prob=sample_and_log_prob,
+        to_natural=to_natural,
+        entropy=entropy,
+        mean=mean,
+        variance=variance,
+        cdf=cdf,
+    )
+)

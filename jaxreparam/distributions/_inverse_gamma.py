@@ -1,0 +1,161 @@
+"""The inverse-gamma family, ``z = scale / x`` for ``x ~ Gamma(a, 1)``.
+
+Density: ``q(z) = scale^a z^(-a - 1) exp(-scale / z) / Gamma(a)`` for ``z > 0``
+(scipy's ``invgamma(a, scale=scale)``).
+Sampling and gradients: ``log z = log(scale) - log x`` with ``log x`` from the
+gamma family's exact log-space sampler and its implicit reparameterization
+gradient (:mod:`jaxreparam.distributions._standard_gamma`), so ``dz/da = -z
+dlog(x)/da`` and ``dz/dscale = z / scale``. For small ``a`` the tail is so heavy
+that samples exceed the largest float; they are returned as the largest finite
+float, so that samples, ``log_prob`` and gradients stay finite.
+Params store ``log_concentration`` and ``log_scale``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import digamma, gammaincc, gammaln
+
+from jaxreparam import _checks
+from jaxreparam.base import Array, ArrayLike, Family, register_family
+from jaxreparam.distributions import _common, _standard_gamma
+
+
+class InverseGammaParams(NamedTuple):
+    """Params of an inverse gamma: ``log_concentration`` and ``log_scale``."""
+
+    log_concentration: Array
+    log_scale: Array
+
+
+def init(*, concentration: ArrayLike, scale: ArrayLike = 1.0) -> InverseGammaParams:
+    """Params of ``InverseGamma(concentration, scale)`` from natural values.
+
+    Args:
+        concentration: the shape ``a``, finite and positive.
+        scale: ``scale``, finite and positive, broadcastable with
+            ``concentration`` (the rate of the gamma variate ``1/z``).
+
+    Returns:
+        ``InverseGammaParams`` with batch shape the broadcast of the two shapes.
+
+    Raises:
+        TypeError: an argument has an integer, bool or complex dtype.
+        ValueError: a concrete argument is non-finite or not positive, or the
+            shapes do not broadcast.
+
+    Examples:
+        >>> import jaxreparam as jr
+        >>> jr.inverse_gamma.init(concentration=3.0, scale=2.0)
+        InverseGammaParams(log_concentration=Array(1.0986123, ...), log_scale=...)
+    """
+    where = "inverse_gamma.init"
+    a = _checks.positive(where, "concentration", concentration)
+    scale = _checks.positive(where, "scale", scale)
+    _checks.broadcast_shapes(where, concentration=a.shape, scale=scale.shape)
+    a, scale = _checks.same_dtype(a, scale)
+    return InverseGammaParams(jnp.log(a), jnp.log(scale))
+
+
+def to_natural(params: InverseGammaParams) -> dict[str, Array]:
+    """``{"concentration": ..., "scale": ...}``, the inverse of :func:`init`."""
+    return {
+        "concentration": jnp.exp(params.log_concentration),
+        "scale": jnp.exp(params.log_scale),
+    }
+
+
+def sample(key: ArrayLike, params: InverseGammaParams, sample_shape=()) -> Array:
+    """Draws ``z = scale / x``, ``x ~ Gamma(a, 1)``, pathwise differentiable.
+
+    Args:
+        key: a PRNG key (``jax.random.key`` or legacy ``PRNGKey``).
+        params: ``InverseGammaParams``.
+        sample_shape: leading shape of independent draws.
+
+    Returns:
+        An array of shape ``sample_shape + batch_shape``, positive and finite.
+
+    Examples:
+        >>> import jax, jaxreparam as jr
+        >>> params = jr.inverse_gamma.init(concentration=3.0)
+        >>> jr.inverse_gamma.sample(jax.random.key(0), params, (2,)).shape
+        (2,)
+    """
+    key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
+    a = jnp.exp(params.log_concentration)
+    log_z = params.log_scale - _standard_gamma.log_sample(key, a, shape)
+    # Clamped before exp, so that a clamped sample has a zero gradient, not NaN.
+    log_max = np.nextafter(np.log(np.finfo(dtype).max), 0).astype(dtype)
+    return jnp.exp(jnp.minimum(log_z, log_max))
+
+
+def log_prob(params: InverseGammaParams, z: ArrayLike) -> Array:
+    """``log q(z)``; ``-inf`` for ``z <= 0``; of the broadcast shape."""
+    a = jnp.exp(params.log_concentration)
+
+    def log_density(z):
+        log_z = jnp.log(z)
+        scaled = jnp.exp(params.log_scale - log_z)
+        return a * params.log_scale - (a + 1) * log_z - scaled - gammaln(a)
+
+    return _common.log_prob_on_support(log_density, z, z > 0, 1.0)
+
+
+def sample_and_log_prob(
+    key: ArrayLike, params: InverseGammaParams, sample_shape=()
+) -> tuple[Array, Array]:
+    """``sample`` and its ``log_prob``."""
+    z = sample(key, params, sample_shape)
+    return z, log_prob(params, z)
+
+
+def entropy(params: InverseGammaParams) -> Array:
+    """``a + log(scale Gamma(a)) - (1 + a) digamma(a)``, of the batch shape."""
+    a = jnp.exp(params.log_concentration)
+    return a + params.log_scale + gammaln(a) - (1 + a) * digamma(a)
+
+
+def mean(params: InverseGammaParams) -> Array:
+    """``scale / (a - 1)`` for ``a > 1``, else ``inf``."""
+    a = jnp.exp(params.log_concentration)
+    value = jnp.exp(params.log_scale) / (a - 1)
+    return jnp.where(a > 1, value, jnp.inf)
+
+
+def variance(params: InverseGammaParams) -> Array:
+    """``scale^2 / ((a - 1)^2 (a - 2))`` for ``a > 2``, else ``inf``."""
+    a = jnp.exp(params.log_concentration)
+    value = jnp.exp(2 * params.log_scale) / ((a - 1) ** 2 * (a - 2))
+    return jnp.where(a > 2, value, jnp.inf)
+
+
+def cdf(params: InverseGammaParams, z: ArrayLike) -> Array:
+    """``P(Z <= z) = Q(a, scale / z)``, the upper regularized incomplete gamma."""
+    a = jnp.exp(params.log_concentration)
+    z = jnp.asarray(z)
+    inverse = jnp.exp(params.log_scale) / jnp.where(z > 0, z, 1)
+    return jnp.where(z > 0, gammaincc(a, inverse), 0.0)
+
+
+batch_shape = _common.scalar_batch_shape
+event_shape = _common.scalar_event_shape
+
+inverse_gamma = register_family(
+    Family(
+        name="inverse_gamma",
+        params_type=InverseGammaParams,
+        init=init,
+        sample=sample,
+        log_prob=log_prob,
+        sample_and_log_prob=sample_and_log_prob,
+        to_natural=to_natural,
+        entropy=entropy,
+        mean=mean,
+        variance=variance,
+        cdf=cdf,
+    )
+)

@@ -1,0 +1,190 @@
+"""The RelaxedBernoulli (binary Concrete) family on ``(0, 1)``; straight-through.
+
+Reparameterization: ``L ~ Logistic(0, 1)``, ``x = (logits + L) / temperature``,
+``z = sigmoid(x)``. As the temperature goes to 0, ``z`` tends to the Bernoulli
+variable ``1[logits + L > 0]``, which is 1 with probability ``sigmoid(logits)``;
+``z > 1/2`` has exactly that probability at every temperature.
+
+Density, on ``(0, 1)`` with respect to Lebesgue measure (Maddison et al. 2017,
+eq. 22): with ``lam`` the temperature and ``alpha = exp(logits)``::
+
+    q(z) = lam alpha z^(-lam-1) (1-z)^(-lam-1) / (alpha z^(-lam) + (1-z)^(-lam))^2,
+
+computed through the logit ``x = log z - log1p(-z)``, which is
+``Logistic(logits / lam, 1 / lam)``: ``log q(z) = log lam + u - 2 softplus(u)
+- log z - log1p(-z)`` with ``u = logits - lam x``. The CDF is
+``sigmoid(lam logit(z) - logits)``.
+
+Params store ``logits`` and ``log_temperature``: the temperature is a learnable
+parameter that no optimizer step can make negative.
+
+Low temperatures: in float32 a sample whose logit exceeds about 17 in absolute
+value rounds to exactly 0 or 1, off the open support, where ``log_prob`` is
+``-inf`` (and ``log1p(-z)`` loses precision well before). As Maddison et al.
+(2017, appendix C) advise, work with the logit instead: :func:`sample_logit` and
+:func:`logit_log_prob` (the ``Logistic(logits / lam, 1 / lam)`` density of ``x``)
+stay finite and exact at any temperature; ``sigmoid(x)`` is the sample.
+
+:func:`sample_straight_through` returns the hard value ``1[z > 1/2]`` (exactly 0 or
+1) forward and the relaxed sample's gradient backward (Bengio et al. 2013; Jang et
+al. 2017).
+
+References:
+    Maddison, Mnih and Teh. The Concrete Distribution. ICLR 2017.
+    Jang, Gu and Poole. Categorical Reparameterization with Gumbel-Softmax. ICLR 2017.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from jaxreparam import _checks
+from jaxreparam.base import Array, ArrayLike, Family, register_family
+from jaxreparam.distributions import _common
+
+
+class RelaxedBernoulliParams(NamedTuple):
+    """Params of a RelaxedBernoulli: ``logits`` and ``log_temperature``."""
+
+    logits: Array
+    log_temperature: Array
+
+
+def init(*, temperature: ArrayLike, logits: ArrayLike = 0.0) -> RelaxedBernoulliParams:
+    """Params of ``RelaxedBernoulli(temperature, logits)`` from natural values.
+
+    Differentiable in both arguments.
+
+    Args:
+        temperature: the temperature, finite and positive, any shape.
+        logits: the log-odds of the limiting Bernoulli, finite, broadcastable with
+            ``temperature``.
+
+    Returns:
+        ``RelaxedBernoulliParams`` with batch shape the broadcast of the two shapes.
+
+    Raises:
+        TypeError: an argument has an integer, bool or complex dtype.
+        ValueError: a concrete argument is non-finite, ``temperature <= 0``, or the
+            shapes do not broadcast.
+
+    Examples:
+        >>> import jaxreparam as jr
+        >>> jr.relaxed_bernoulli.init(temperature=0.5, logits=1.0)
+        RelaxedBernoulliParams(logits=Array(1., ...), log_temperature=Array(-0.693...))
+    """
+    where = "relaxed_bernoulli.init"
+    temperature = _checks.positive(where, "temperature", temperature)
+    logits = _checks.real(where, "logits", logits)
+    _checks.broadcast_shapes(where, temperature=temperature.shape, logits=logits.shape)
+    logits, temperature = _checks.same_dtype(logits, temperature)
+    return RelaxedBernoulliParams(logits, jnp.log(temperature))
+
+
+def to_natural(params: RelaxedBernoulliParams) -> dict[str, Array]:
+    """``{"temperature": ..., "logits": ...}``, the inverse of :func:`init`."""
+    return {"temperature": jnp.exp(params.log_temperature), "logits": params.logits}
+
+
+def sample_logit(key: ArrayLike, params: RelaxedBernoulliParams, sample_shape=()):
+    """Draws the logit ``x = (logits + L) / temperature`` of a sample, ``L`` logistic.
+
+    ``sigmoid(x)`` is the :func:`sample` drawn with the same key. With
+    :func:`logit_log_prob`, the way to work at low temperatures.
+
+    Args:
+        key: a PRNG key.
+        params: ``RelaxedBernoulliParams``.
+        sample_shape: leading shape of independent draws.
+
+    Returns:
+        An array of shape ``sample_shape + batch_shape``, pathwise differentiable.
+    """
+    key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
+    noise = _common.draw(jax.random.logistic, key, shape, dtype)
+    return (params.logits + noise) * jnp.exp(-params.log_temperature)
+
+
+def logit_log_prob(params: RelaxedBernoulliParams, x: ArrayLike) -> Array:
+    """The log-density of the logit ``x``, ``Logistic(logits / lam, 1 / lam)``.
+
+    ``log lam + u - 2 softplus(u)`` with ``u = logits - lam x``: finite for every
+    finite ``x``. It equals ``log_prob(params, sigmoid(x)) + log z + log(1 - z)``.
+    """
+    u = params.logits - jnp.exp(params.log_temperature) * jnp.asarray(x)
+    return params.log_temperature + u - 2 * jax.nn.softplus(u)
+
+
+def sample(key: ArrayLike, params: RelaxedBernoulliParams, sample_shape=()) -> Array:
+    """Draws ``z = sigmoid((logits + L) / temperature)``, ``L ~ Logistic(0, 1)``.
+
+    Args:
+        key: a PRNG key (``jax.random.key`` or legacy ``PRNGKey``).
+        params: ``RelaxedBernoulliParams``.
+        sample_shape: leading shape of independent draws.
+
+    Returns:
+        An array in ``[0, 1]`` of shape ``sample_shape + batch_shape``, pathwise
+        differentiable in ``logits`` and ``log_temperature``.
+
+    Examples:
+        >>> import jax, jaxreparam as jr
+        >>> params = jr.relaxed_bernoulli.init(temperature=0.5, logits=1.0)
+        >>> jr.relaxed_bernoulli.sample(jax.random.key(0), params, (3,)).shape
+        (3,)
+    """
+    return jax.nn.sigmoid(sample_logit(key, params, sample_shape))
+
+
+def log_prob(params: RelaxedBernoulliParams, z: ArrayLike) -> Array:
+    """``log q(z)`` on ``(0, 1)``; ``-inf`` outside, including at 0 and 1."""
+    z = jnp.asarray(z)
+
+    def density(z: Array) -> Array:
+        log_z, log_1mz = jnp.log(z), jnp.log1p(-z)
+        return logit_log_prob(params, log_z - log_1mz) - log_z - log_1mz
+
+    return _common.log_prob_on_support(density, z, (z > 0) & (z < 1), 0.5)
+
+
+def sample_and_log_prob(
+    key: ArrayLike, params: RelaxedBernoulliParams, sample_shape=()
+) -> tuple[Array, Array]:
+    """``sample`` and its ``log_prob`` (the density of the returned value)."""
+    z = sample(key, params, sample_shape)
+    return z, log_prob(params, z)
+
+
+def cdf(params: RelaxedBernoulliParams, z: ArrayLike) -> Array:
+    """``P(Z <= z) = sigmoid(temperature logit(z) - logits)``."""
+    z = jnp.clip(jnp.asarray(z), 0, 1)
+    logit = jnp.log(z) - jnp.log1p(-z)
+    return jax.nn.sigmoid(jnp.exp(params.log_temperature) * logit - params.logits)
+
+
+def icdf(params: RelaxedBernoulliParams, u: ArrayLike) -> Array:
+    """The quantile function, ``sigmoid((logits + logit(u)) / temperature)``."""
+    u = jnp.asarray(u)
+    logit = jnp.log(u) - jnp.log1p(-u)
+    return jax.nn.sigmoid((params.logits + logit) * jnp.exp(-params.log_temperature))
+
+
+batch_shape = _common.scalar_batch_shape
+event_shape = _common.scalar_event_shape
+
+relaxed_bernoulli = register_family(
+    Family(
+        name="relaxed_bernoulli",
+        params_type=RelaxedBernoulliParams,
+        init=init,
+        sample=sample,
+        log_prob=log_prob,
+        sample_and_log_prob=sample_and_log_prob,
+        to_natural=to_natural,
+        cdf=cdf,
+        icdf=icdf,
+    )
+)

@@ -1,0 +1,183 @@
+"""The RelaxedOneHotCategorical (Concrete, Gumbel-softmax) family; straight-through.
+
+Reparameterization: ``g_k ~ Gumbel(0, 1)`` independently,
+``z = softmax((logits + g) / temperature)``, a point of the open simplex with ``K``
+coordinates. ``argmax z = argmax (logits + g)`` is a Categorical(``softmax(logits)``)
+draw at every temperature (the Gumbel-max trick), and as the temperature goes to 0
+``z`` tends to its one-hot vector.
+
+Density, with respect to Lebesgue measure on the first ``K - 1`` coordinates of the
+simplex (Maddison et al. 2017, eq. 12; ``lam`` the temperature)::
+
+    log q(z) = log (K-1)! + (K-1) log lam + sum_k (logits_k - (lam+1) log z_k)
+               - K logsumexp_k(logits_k - lam log z_k).
+
+For ``K = 2`` it is the RelaxedBernoulli density of ``z_1`` with logits
+``logits_1 - logits_0``. :func:`sample_and_log_prob` evaluates it at ``log z`` from
+the log-softmax, so it stays finite where a coordinate of ``z`` underflows to 0.
+
+Params store ``logits`` (shape ``batch_shape + (K,)``; event shape ``(K,)``) and
+``log_temperature`` (broadcasting with ``batch_shape``), so the temperature is a
+learnable parameter that no optimizer step can make negative.
+
+:func:`sample_straight_through` returns ``one_hot(argmax z)`` (exactly) forward and the
+relaxed sample's gradient backward (Jang et al. 2017).
+
+References:
+    Maddison, Mnih and Teh. The Concrete Distribution. ICLR 2017.
+    Jang, Gu and Poole. Categorical Reparameterization with Gumbel-Softmax. ICLR 2017.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax.scipy.special import gammaln
+
+from jaxreparam import _checks
+from jaxreparam.base import Array, ArrayLike, Family, register_family
+from jaxreparam.distributions import _common
+
+
+class RelaxedOneHotCategoricalParams(NamedTuple):
+    """Params: ``logits`` (``batch_shape + (K,)``) and ``log_temperature``."""
+
+    logits: Array
+    log_temperature: Array
+
+
+def init(
+    *, temperature: ArrayLike, logits: ArrayLike
+) -> RelaxedOneHotCategoricalParams:
+    """Params of ``RelaxedOneHotCategorical(temperature, logits)`` from natural values.
+
+    Differentiable in both arguments.
+
+    Args:
+        temperature: the temperature, finite and positive, of a shape that
+            broadcasts with ``logits.shape[:-1]``.
+        logits: the unnormalized log-probabilities of the limiting categorical,
+            finite, shape ``batch_shape + (K,)``; a scalar is one category.
+
+    Returns:
+        ``RelaxedOneHotCategoricalParams`` with batch shape the broadcast of
+        ``temperature.shape`` and ``logits.shape[:-1]``, event shape ``(K,)``.
+
+    Raises:
+        TypeError: an argument has an integer, bool or complex dtype.
+        ValueError: a concrete argument is non-finite, ``temperature <= 0``, or the
+            shapes do not broadcast.
+
+    Examples:
+        >>> import jaxreparam as jr
+        >>> params = jr.relaxed_one_hot_categorical.init(
+        ...     temperature=0.5, logits=[0.0, 1.0, -1.0])
+        >>> jr.relaxed_one_hot_categorical.event_shape(params)
+        (3,)
+    """
+    where = "relaxed_one_hot_categorical.init"
+    temperature = _checks.positive(where, "temperature", temperature)
+    logits = jnp.atleast_1d(_checks.real(where, "logits", logits))
+    _checks.broadcast_shapes(
+        where, temperature=temperature.shape, logits=logits.shape[:-1]
+    )
+    logits, temperature = _checks.same_dtype(logits, temperature)
+    return RelaxedOneHotCategoricalParams(logits, jnp.log(temperature))
+
+
+def to_natural(params: RelaxedOneHotCategoricalParams) -> dict[str, Array]:
+    """``{"temperature": ..., "logits": ...}``, the inverse of :func:`init`."""
+    return {"temperature": jnp.exp(params.log_temperature), "logits": params.logits}
+
+
+def batch_shape(params: RelaxedOneHotCategoricalParams) -> tuple[int, ...]:
+    """The broadcast of ``logits.shape[:-1]`` and ``log_temperature.shape``."""
+    return tuple(
+        jnp.broadcast_shapes(params.logits.shape[:-1], params.log_temperature.shape)
+    )
+
+
+def event_shape(params: RelaxedOneHotCategoricalParams) -> tuple[int, ...]:
+    """``(K,)``, the number of categories."""
+    return tuple(params.logits.shape[-1:])
+
+
+def _log_sample(key: ArrayLike, params: RelaxedOneHotCategoricalParams, sample_shape):
+    """``log z = log_softmax((logits + g) / temperature)``."""
+    key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
+    gumbel = _common.draw(jax.random.gumbel, key, shape + event_shape(params), dtype)
+    scaled = (params.logits + gumbel) * jnp.exp(-params.log_temperature)[..., None]
+    return jax.nn.log_softmax(scaled, axis=-1)
+
+
+def sample(
+    key: ArrayLike, params: RelaxedOneHotCategoricalParams, sample_shape=()
+) -> Array:
+    """Draws ``z = softmax((logits + g) / temperature)``, ``g`` i.i.d. Gumbel(0, 1).
+
+    Args:
+        key: a PRNG key (``jax.random.key`` or legacy ``PRNGKey``).
+        params: ``RelaxedOneHotCategoricalParams``.
+        sample_shape: leading shape of independent draws.
+
+    Returns:
+        Points of the simplex, shape ``sample_shape + batch_shape + (K,)``,
+        pathwise differentiable in ``logits`` and ``log_temperature``.
+
+    Examples:
+        >>> import jax, jaxreparam as jr
+        >>> params = jr.relaxed_one_hot_categorical.init(
+        ...     temperature=0.5, logits=[0.0, 1.0, -1.0])
+        >>> z = jr.relaxed_one_hot_categorical.sample(jax.random.key(0), params, (4,))
+        >>> z.shape
+        (4, 3)
+    """
+    return jnp.exp(_log_sample(key, params, sample_shape))
+
+
+def _log_density(params: RelaxedOneHotCategoricalParams, log_z: Array) -> Array:
+    num = log_z.shape[-1]
+    temperature = jnp.exp(params.log_temperature)[..., None]
+    terms = params.logits - temperature * log_z
+    return (
+        gammaln(jnp.asarray(num, log_z.dtype))
+        + (num - 1) * params.log_temperature
+        + jnp.sum(params.logits - (temperature + 1) * log_z, axis=-1)
+        - num * jax.nn.logsumexp(terms, axis=-1)
+    )
+
+
+def log_prob(params: RelaxedOneHotCategoricalParams, z: ArrayLike) -> Array:
+    """``log q(z)``, event axis reduced; ``-inf`` where a coordinate is ``<= 0``.
+
+    The simplex constraint ``sum_k z_k = 1`` is not checked.
+    """
+    z = jnp.asarray(z)
+    inside = jnp.all(z > 0, axis=-1, keepdims=True) | jnp.isnan(z)
+    value = _log_density(params, jnp.log(jnp.where(inside, z, 1.0)))
+    return jnp.where(inside.all(-1) | jnp.isnan(value), value, -jnp.inf)
+
+
+def sample_and_log_prob(
+    key: ArrayLike, params: RelaxedOneHotCategoricalParams, sample_shape=()
+) -> tuple[Array, Array]:
+    """``sample`` and its ``log_prob``, the density evaluated at ``log z``."""
+    log_z = _log_sample(key, params, sample_shape)
+    return jnp.exp(log_z), _log_density(params, log_z)
+
+
+relaxed_one_hot_categorical = register_family(
+    Family(
+        name="relaxed_one_hot_categorical",
+        params_type=RelaxedOneHotCategoricalParams,
+        init=init,
+        sample=sample,
+        log_prob=log_prob,
+        sample_and_log_prob=sample_and_log_prob,
+        to_natural=to_natural,
+        batch_shape=batch_shape,
+        event_shape=event_shape,
+    )
+)

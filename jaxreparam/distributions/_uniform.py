@@ -1,0 +1,169 @@
+"""The Uniform family on ``[low, high]``, reparameterized as ``z = low + width * u``.
+
+Density: ``q(z) = 1 / (high - low)`` for ``low <= z <= high``.
+Reparameterization: ``u ~ U[0, 1)``, ``z = low + (high - low) u``.
+Params store ``low`` and ``log_width = log(high - low)``, so no optimizer step can
+make ``high <= low``. The stored upper end, ``low + exp(log_width)`` (what
+``to_natural`` returns), can differ from the ``high`` given to ``init`` by
+round-off (about one float32 ulp of the width); samples lie in ``[low, stored
+high]``, and ``log_prob`` at either form of ``high`` is ``-log(high - low)``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from jaxreparam import _checks
+from jaxreparam.base import Array, ArrayLike, Family, register_family
+from jaxreparam.distributions import _common
+
+
+class UniformParams(NamedTuple):
+    """Params of a Uniform: ``low`` and ``log_width = log(high - low)``."""
+
+    low: Array
+    log_width: Array
+
+
+def _finite_positive(width):
+    return (width > 0) & (width < float("inf"))
+
+
+def init(*, low: ArrayLike = 0.0, high: ArrayLike = 1.0) -> UniformParams:
+    """Params of ``Uniform(low, high)`` from natural values.
+
+    Differentiable in ``low`` and ``high``. Under ``jax.jit`` (outside
+    :func:`jaxreparam.checking`) ``high <= low`` gives NaN params, so NaN samples
+    and densities.
+
+    Args:
+        low: the lower end, any shape, finite.
+        high: the upper end, finite, greater than ``low``, broadcastable with it.
+
+    Returns:
+        ``UniformParams`` with batch shape the broadcast of the two shapes.
+
+    Raises:
+        TypeError: an argument has an integer, bool or complex dtype.
+        ValueError: a concrete argument is non-finite, ``high <= low``, or the
+            shapes do not broadcast.
+
+    Examples:
+        >>> import jaxreparam as jr
+        >>> jr.uniform.init(low=-1.0, high=1.0)
+        UniformParams(low=Array(-1., dtype=float32...), log_width=Array(0.6931472, ...))
+    """
+    low = _checks.real("uniform.init", "low", low)
+    high = _checks.real("uniform.init", "high", high)
+    _checks.broadcast_shapes("uniform.init", low=low.shape, high=high.shape)
+    low, high = _checks.same_dtype(low, high)
+    width = _checks.check_value(
+        "uniform.init",
+        "high - low",
+        high - low,
+        _finite_positive,
+        "finite and positive (high must be greater than low)",
+    )
+    return UniformParams(low, jnp.log(width))
+
+
+def to_natural(params: UniformParams) -> dict[str, Array]:
+    """``{"low": ..., "high": ...}``, the inverse of :func:`init`."""
+    return {"low": params.low, "high": params.low + jnp.exp(params.log_width)}
+
+
+def sample(key: ArrayLike, params: UniformParams, sample_shape=()) -> Array:
+    """Draws ``z = low + (high - low) u`` with ``u ~ U[0, 1)``.
+
+    Args:
+        key: a PRNG key (``jax.random.key`` or legacy ``PRNGKey``).
+        params: ``UniformParams``.
+        sample_shape: leading shape of independent draws.
+
+    Returns:
+        An array of shape ``sample_shape + batch_shape`` in ``[low, high)``,
+        pathwise differentiable in ``params``.
+
+    Examples:
+        >>> import jax, jaxreparam as jr
+        >>> z = jr.uniform.sample(jax.random.key(0), jr.uniform.init(), (3,))
+        >>> z.shape
+        (3,)
+    """
+    key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
+    return icdf(params, _common.draw(jax.random.uniform, key, shape, dtype))
+
+
+def log_prob(params: UniformParams, z: ArrayLike) -> Array:
+    """``log q(z) = -log(high - low)`` on ``[low, high]``, ``-inf`` outside.
+
+    Returns:
+        An array of shape the broadcast of ``z`` and the batch shape.
+    """
+    # ``z <= high`` in either form: a user's ``z == high`` passes the second (as
+    # ``log(high - low)`` is what init stored), a draw near ``high`` the first.
+    offset = z - params.low
+    below_high = (offset <= jnp.exp(params.log_width)) | (
+        jnp.log(offset) <= params.log_width
+    )
+    inside = (z >= params.low) & below_high
+    return _common.log_prob_on_support(
+        lambda z: jnp.zeros_like(z) - params.log_width, z, inside, params.low
+    )
+
+
+def sample_and_log_prob(
+    key: ArrayLike, params: UniformParams, sample_shape=()
+) -> tuple[Array, Array]:
+    """``sample`` and its ``log_prob``, ``-log(high - low)`` everywhere."""
+    z = sample(key, params, sample_shape)
+    return z, jnp.broadcast_to(-params.log_width, z.shape)
+
+
+def entropy(params: UniformParams) -> Array:
+    """``log(high - low)``, of the batch shape."""
+    return jnp.broadcast_to(params.log_width, batch_shape(params))
+
+
+def mean(params: UniformParams) -> Array:
+    """``(low + high) / 2``, of the batch shape."""
+    return params.low + 0.5 * jnp.exp(params.log_width)
+
+
+def variance(params: UniformParams) -> Array:
+    """``(high - low)^2 / 12``, of the batch shape."""
+    return jnp.broadcast_to(jnp.exp(2 * params.log_width) / 12, batch_shape(params))
+
+
+def cdf(params: UniformParams, z: ArrayLike) -> Array:
+    """``P(Z <= z) = (z - low) / (high - low)``, clipped to ``[0, 1]``."""
+    return jnp.clip((z - params.low) * jnp.exp(-params.log_width), 0.0, 1.0)
+
+
+def icdf(params: UniformParams, u: ArrayLike) -> Array:
+    """The quantile function, ``low + (high - low) u``."""
+    return params.low + jnp.exp(params.log_width) * u
+
+
+batch_shape = _common.scalar_batch_shape
+event_shape = _common.scalar_event_shape
+
+uniform = register_family(
+    Family(
+        name="uniform",
+        params_type=UniformParams,
+        init=init,
+        sample=sample,
+        log_prob=log_prob,
+        sample_and_log_prob=sample_and_log_prob,
+        to_natural=to_natural,
+        entropy=entropy,
+        mean=mean,
+        variance=variance,
+        cdf=cdf,
+        icdf=icdf,
+    )
+)
