@@ -462,7 +462,7 @@ KL_CASES += [
 
 # The von Mises samples live on [-pi, pi): only periodic f have a pathwise
 # gradient of E[f(z)] (a non-periodic f jumps where samples wrap), so "sin" only;
-# tests/distributions/test_von_mises.py checks cos. Means and variances are not the family's
+# distributions/test_von_mises.py checks cos. Means and variances are not the family's
 # (circular) ones, so the family has none.
 CASES.update(
     {
@@ -501,7 +501,7 @@ KL_CASES.append(
 )
 
 # Discrete families (not reparameterized): no scipy reference here, so the
-# univariate scipy checks skip them; tests/distributions/test_discrete.py checks them instead.
+# univariate scipy checks skip them; distributions/test_discrete.py checks them instead.
 CASES.update(
     {
         "bernoulli": Case(jr.bernoulli, {"logits": _a(0.3, -1.2)}),
@@ -512,7 +512,7 @@ CASES.update(
     }
 )
 
-# The gamma family and the families built on its sampler (tests/distributions/test_gamma_family.py
+# The gamma family and the families built on its sampler (distributions/test_gamma_family.py
 # checks their implicit gradients, small concentrations and peers).
 CASES.update(
     {
@@ -556,7 +556,7 @@ CASES.update(
             scipy=lambda df, loc, scale: st.t(df, loc, scale),
             positive=("df", "scale"),
         ),
-        # Multivariate: tests/distributions/test_gamma_family.py checks gradients of expectations
+        # Multivariate: distributions/test_gamma_family.py checks gradients of expectations
         # and the continuity equation of the Dirichlet's transport.
         "dirichlet": Case(
             jr.dirichlet,

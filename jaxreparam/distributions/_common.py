@@ -9,7 +9,8 @@ import jax
 import jax.numpy as jnp
 
 from jaxreparam import _checks
-from jaxreparam.base import scalar_batch_shape, scalar_event_shape
+from jaxreparam.base import scalar_batch_shape as scalar_batch_shape
+from jaxreparam.base import scalar_event_shape as scalar_event_shape
 
 SHORT_AXIS = 64
 """Below this length a last axis counts as short (see :func:`draw`)."""
