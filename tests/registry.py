@@ -512,7 +512,7 @@ CASES.update(
     }
 )
 
-# The gamma family and the families built on its sampler (distributions/test_gamma_family.py
+# The gamma family and the families built on its sampler (test_gamma_family.py
 # checks their implicit gradients, small concentrations and peers).
 CASES.update(
     {
@@ -556,7 +556,7 @@ CASES.update(
             scipy=lambda df, loc, scale: st.t(df, loc, scale),
             positive=("df", "scale"),
         ),
-        # Multivariate: distributions/test_gamma_family.py checks gradients of expectations
+        # Multivariate: test_gamma_family.py checks gradients of expectations
         # and the continuity equation of the Dirichlet's transport.
         "dirichlet": Case(
             jr.dirichlet,

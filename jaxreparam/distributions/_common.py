@@ -16,7 +16,6 @@ SHORT_AXIS = 64
 """Below this length a last axis counts as short (see :func:`draw`)."""
 
 
-
 def prepare(
     key: Any, params: Any, sample_shape: Any, batch_shape: tuple[int, ...]
 ) -> tuple[jax.Array, tuple[int, ...], Any]:
