@@ -23,6 +23,7 @@ __all__ = [
     "ArrayLike",
     "Bijector",
     "Family",
+    "NaturalArg",
     "PRNGKey",
     "Shape",
     "family_of",
@@ -54,6 +55,45 @@ def scalar_event_shape(params: Any) -> tuple[int, ...]:
     return ()
 
 
+#: The domains a natural argument can declare (``NaturalArg.domain``), each with
+#: what ``init`` accepts elementwise; NaN is never accepted.
+DOMAINS: dict[str, str] = {
+    "real": "finite",
+    "positive": "finite and positive",
+    "lower_bound": "finite or -inf (a lower bound)",
+    "upper_bound": "finite or +inf (an upper bound)",
+    "lower_cholesky": "finite, lower triangular, with a positive diagonal",
+}
+
+
+class NaturalArg(NamedTuple):
+    """What one natural argument of a family's ``init`` accepts.
+
+    Declared once on the family (``Family.natural_args``), read by tools and
+    tests instead of being restated by each: which values ``init`` must reject,
+    which axes of the argument are not batch axes. A description only: ``init``
+    still does its own checking.
+
+    Attributes:
+        name: the keyword of ``init``.
+        domain: one of ``DOMAINS``: ``"real"``, ``"positive"``,
+            ``"lower_bound"``, ``"upper_bound"`` or ``"lower_cholesky"``.
+        event_ndims: how many trailing axes of the argument index within one
+            member of the batch (a vector's coordinates: 1; a matrix: 2; a
+            mixture's components: 1); the other axes broadcast to the batch
+            shape.
+
+    Examples:
+        >>> import jaxreparam as jr
+        >>> jr.NaturalArg("scale", "positive")  # a scale: finite and positive
+        NaturalArg(name='scale', domain='positive', event_ndims=0)
+    """
+
+    name: str
+    domain: str = "real"
+    event_ndims: int = 0
+
+
 class Family(NamedTuple):
     """The functions of one distribution family, bundled.
 
@@ -76,6 +116,9 @@ class Family(NamedTuple):
         cdf, icdf: ``cdf(params, z)`` and ``icdf(params, u)`` (univariate only).
         covariance: ``params -> array`` of shape ``batch_shape + event_shape * 2``
             (multivariate only).
+        natural_args: the arguments of ``init``, in order, each a
+            ``NaturalArg`` (its domain and event axes); ``()`` if the family
+            does not declare them.
     """
 
     name: str
@@ -94,6 +137,7 @@ class Family(NamedTuple):
     cdf: Callable[..., Array] = _missing("cdf")
     icdf: Callable[..., Array] = _missing("icdf")
     covariance: Callable[..., Array] = _missing("covariance")
+    natural_args: tuple[NaturalArg, ...] = ()
 
     def has(self, name: str) -> bool:
         """Whether the family has the closed-form function ``name``."""
@@ -105,18 +149,21 @@ def _same_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
 
 
 class Bijector(NamedTuple):
-    """The functions of one bijector, bundled (distrax's names and signatures).
+    """The functions of one bijector, bundled, as ``Family`` bundles a family's.
 
     Attributes:
         name: the bijector's name, as in ``jaxreparam.bijectors.<name>``.
-        params_type: the ``NamedTuple`` type of its params (empty for a
-            parameter-free bijector, so that all bijectors compose alike).
-        init: ``init(**natural) -> params``; validates concrete values.
-        forward_and_log_det: ``(params, x) -> (y, log|det dy/dx|)``.
-        inverse_and_log_det: ``(params, y) -> (x, log|det dx/dy|)``.
-        event_ndims: ``0`` for an elementwise bijector, whose log-determinant
-            has the shape of ``x``; ``1`` for one acting on the last axis, whose
-            log-determinant has the shape ``x.shape[:-1]``.
+        params_type: the type of its params (an empty ``NamedTuple`` for a
+            parameter-free bijector, ``tuple`` for a ``chain``).
+        init: ``init(key=None, **config) -> params``; learnable params are
+            initialised from ``key``, fixed and parameter-free bijectors accept
+            a key and ignore it; concrete values are validated.
+        forward: ``(params, x) -> (y, log|det dy/dx|)``.
+        inverse: ``(params, y) -> (x, log|det dx/dy|)``.
+        event_ndims: the number of trailing axes of ``x`` that one application
+            acts on jointly: ``0`` for an elementwise bijector (the
+            log-determinant has the shape of ``x``), ``1`` for one acting on
+            the last axis (the log-determinant has the shape ``x.shape[:-1]``).
         forward_shape: the shape of ``y`` from the shape of ``x``.
         inverse_shape: the shape of ``x`` from the shape of ``y``.
     """
@@ -124,8 +171,8 @@ class Bijector(NamedTuple):
     name: str
     params_type: type
     init: Callable[..., Any]
-    forward_and_log_det: Callable[[Any, Array], tuple[Array, Array]]
-    inverse_and_log_det: Callable[[Any, Array], tuple[Array, Array]]
+    forward: Callable[[Any, Array], tuple[Array, Array]]
+    inverse: Callable[[Any, Array], tuple[Array, Array]]
     event_ndims: int = 0
     forward_shape: Callable[[tuple[int, ...]], tuple[int, ...]] = _same_shape
     inverse_shape: Callable[[tuple[int, ...]], tuple[int, ...]] = _same_shape

@@ -1,27 +1,78 @@
-"""Bijectors: one module each, with distrax's signatures.
+"""Bijectors: invertible maps with their log-determinants, and transformed families.
 
-Every module has ``forward_and_log_det(params, x) -> (y, log|det dy/dx|)`` and
-``inverse_and_log_det(params, y) -> (x, log|det dx/dy|)``, an ``init`` that
-builds its params (an empty ``NamedTuple`` when it has none, so that all
-bijectors compose alike) and a ``bijector`` bundle (``jaxreparam.Bijector``).
+Each name is its ``Bijector`` bundle of pure functions (``jaxreparam.Bijector``),
+as each family name is its ``Family``: ``init(key=None, **config) -> params``,
+``forward(params, x) -> (y, log|det dy/dx|)``, ``inverse(params, y) -> (x,
+log|det dx/dy|)``, ``event_ndims``, ``forward_shape`` and ``inverse_shape``.
+Parameter-free bijectors have empty params (``jr.bijectors.exp.init()``, or
+``()``); fixed ones keep their natural values (``sigmoid``'s ``low`` and
+``high``); learnable ones (``shift``, ``scale``, ``affine``) store
+unconstrained values, so that an optax step keeps them invertible.
 
-| module | maps the reals onto | log-determinant |
+| bijector | maps the reals onto | log-determinant |
 | --- | --- | --- |
 | ``identity`` | the reals | elementwise, 0 |
 | ``exp`` | ``(0, inf)`` | elementwise |
 | ``softplus`` | ``(0, inf)`` | elementwise |
 | ``sigmoid`` | ``(low, high)`` | elementwise |
 | ``stick_breaking`` | the simplex, ``(K - 1,) -> (K,)`` | over the last axis |
+| ``shift``, ``scale``, ``affine`` | the reals (learnable) | elementwise |
+
+``chain(a, b, ...)`` applies ``a`` first (left to right); its params are the
+tuple of theirs. ``transformed(base, bijector)`` is the ``Family`` of the
+bijector's image of a base family's draws; it is also ``jaxreparam.transformed``.
 """
 
-from __future__ import annotations
+from jaxreparam.bijectors._affine import (
+    AffineParams,
+    ScaleParams,
+    ShiftParams,
+    affine,
+    scale,
+    shift,
+)
+from jaxreparam.bijectors._chain import chain
+from jaxreparam.bijectors._exp import ExpParams, exp
+from jaxreparam.bijectors._identity import IdentityParams, identity
+from jaxreparam.bijectors._sigmoid import SigmoidParams, sigmoid
+from jaxreparam.bijectors._softplus import SoftplusParams, softplus
+from jaxreparam.bijectors._stick_breaking import StickBreakingParams, stick_breaking
+from jaxreparam.bijectors._transformed import TransformedParams, transformed
 
-from jaxreparam.bijectors import exp, identity, sigmoid, softplus, stick_breaking
-
-__all__ = ["BIJECTORS", "exp", "identity", "sigmoid", "softplus", "stick_breaking"]
+__all__ = [
+    "BIJECTORS",
+    "AffineParams",
+    "ExpParams",
+    "IdentityParams",
+    "ScaleParams",
+    "ShiftParams",
+    "SigmoidParams",
+    "SoftplusParams",
+    "StickBreakingParams",
+    "TransformedParams",
+    "affine",
+    "chain",
+    "exp",
+    "identity",
+    "scale",
+    "shift",
+    "sigmoid",
+    "softplus",
+    "stick_breaking",
+    "transformed",
+]
 
 #: Every bijector bundle, by name.
 BIJECTORS = {
-    module.bijector.name: module.bijector
-    for module in (identity, exp, softplus, sigmoid, stick_breaking)
+    bijector.name: bijector
+    for bijector in (
+        identity,
+        exp,
+        softplus,
+        sigmoid,
+        stick_breaking,
+        shift,
+        scale,
+        affine,
+    )
 }

@@ -1,19 +1,22 @@
-"""Variational inference on a pytree of latents: Gaussian guides, ELBO, fit.
+"""Variational inference on a pytree of latents (ADVI): guides, ELBO loss, fit.
 
 What numpyro's ``AutoNormal``/``AutoMultivariateNormal`` and Stan's ADVI do, as
 pure functions. The latents of ``log_target`` are any pytree of arrays; each leaf
-has a constraint (``"real"``, ``"positive"``, ``"simplex"``, ``"unit_interval"``
-or :func:`interval`), and a bijector maps an unconstrained block of a vector
-``u`` in ``R^D`` onto it. The guide is a Gaussian on ``u``, mean field
-(``jr.multivariate_normal_diag``) or full rank (``jr.multivariate_normal_tril``), so
-the constrained latents have density ``q(T(u)) = q_u(u) / |det dT/du|`` and
+has a constraint, a bijector from unconstrained values onto its domain
+(``"real"``, ``"positive"``, ``"simplex"``, ``"unit_interval"``, :func:`interval`,
+or any parameter-free bijector such as ``jaxreparam.bijectors.softplus``). One
+bijector ``T`` maps a vector ``u`` in ``R^D`` onto the whole pytree, block by
+block, and the guide is ``jaxreparam.transformed(gaussian, T)``: a Gaussian on
+``u``, mean field (``jr.multivariate_normal_diag``) or full rank
+(``jr.multivariate_normal_tril``), whose draws are latent pytrees.
 
-    ELBO = E_u[log p(T(u)) + log|det dT/du|] + H(q_u).
-
-The expectation is a pathwise Monte Carlo estimate; the entropy is in closed form
-by default (Stan's ADVI), or a Monte Carlo estimate (numpyro's ``Trace_ELBO``),
-or "sticking the landing" (Roeder et al. 2017), whose gradient vanishes at an
-exact fit.
+There is one ELBO in the library, :func:`jaxreparam.objectives.elbo`. ADVI is
+that ELBO of the Gaussian on ``u`` against the target pulled back to ``u``
+(Kucukelbir et al. 2017), ``log_target(T(u)) + log|det dT/du|`` (see
+:func:`pull_back`), with the objectives' options: ``entropy="analytic"`` (the
+default here, Stan's ADVI) or ``"monte_carlo"`` (numpyro's ``Trace_ELBO``), and
+``gradient="standard"`` or ``"stl"`` (sticking the landing, Roeder et al. 2017,
+with the Monte Carlo entropy; its gradient vanishes at an exact fit).
 
 Examples:
     >>> import jax, jax.numpy as jnp, optax
@@ -26,6 +29,10 @@ Examples:
     ...     optimizer=optax.adam(0.05), num_steps=1000, num_samples=8)
     >>> jax.tree.map(lambda v: round(float(v), 1), guide.median(result.params))
     {'s': 1.0, 'x': 1.0}
+
+References:
+    Kucukelbir, Tran, Ranganath, Gelman & Blei, "Automatic differentiation
+    variational inference", JMLR 2017.
 """
 
 from __future__ import annotations
@@ -38,14 +45,16 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxreparam import bijectors
+from jaxreparam import bijectors, objectives
 from jaxreparam.base import Array, ArrayLike, Bijector, Family
+from jaxreparam.bijectors import TransformedParams
 from jaxreparam.distributions import _multivariate_normal as multivariate_normal
 from jaxreparam.train import _fit as fitting
 from jaxreparam.train import parallel
 
 __all__ = [
     "CONSTRAINTS",
+    "KINDS",
     "Constraint",
     "Guide",
     "elbo",
@@ -53,33 +62,39 @@ __all__ = [
     "interval",
     "make_elbo_loss",
     "make_guide",
+    "minibatch_log_joint",
+    "prior_draw",
+    "pull_back",
 ]
 
 
 class Constraint(NamedTuple):
-    """A bijector from the reals onto a latent's domain, with its params."""
+    """A bijector from the reals onto a latent's domain, with its fixed params."""
 
     bijector: Bijector
     params: Any
 
 
 def interval(low: ArrayLike, high: ArrayLike) -> Constraint:
-    """The constraint ``low < latent < high`` (an affine sigmoid)."""
-    return Constraint(
-        bijectors.sigmoid.bijector, bijectors.sigmoid.init(low=low, high=high)
-    )
+    """The constraint ``low < latent < high`` (an affine sigmoid).
+
+    Examples:
+        >>> from jaxreparam import vi
+        >>> vi.interval(0.0, 2.0).bijector.name
+        'sigmoid'
+    """
+    return Constraint(bijectors.sigmoid, bijectors.sigmoid.init(low=low, high=high))
 
 
 #: The constraints known by name.
 CONSTRAINTS = {
-    "real": Constraint(bijectors.identity.bijector, bijectors.identity.init()),
-    "positive": Constraint(bijectors.exp.bijector, bijectors.exp.init()),
-    "simplex": Constraint(
-        bijectors.stick_breaking.bijector, bijectors.stick_breaking.init()
-    ),
-    "unit_interval": Constraint(bijectors.sigmoid.bijector, bijectors.sigmoid.init()),
+    "real": Constraint(bijectors.identity, bijectors.identity.init()),
+    "positive": Constraint(bijectors.exp, bijectors.exp.init()),
+    "simplex": Constraint(bijectors.stick_breaking, bijectors.stick_breaking.init()),
+    "unit_interval": Constraint(bijectors.sigmoid, bijectors.sigmoid.init()),
 }
 
+#: The Gaussian guides on the unconstrained latents, by name.
 KINDS = {
     "mean_field": multivariate_normal.multivariate_normal_diag,
     "full_rank": multivariate_normal.multivariate_normal_tril,
@@ -94,36 +109,61 @@ class _Block(NamedTuple):
 
 
 class Guide(NamedTuple):
-    """A Gaussian guide on the unconstrained latents, and the way back.
+    """A Gaussian on the unconstrained latents, pushed onto the latents' pytree.
+
+    The guide's params are ``TransformedParams(base, bijector)``: ``base`` the
+    Gaussian's params (event ``(D,)``), ``bijector`` the empty tuple (the
+    constraints are fixed, not learned).
 
     Attributes:
-        family: the Gaussian family of ``u`` (``jr.multivariate_normal_diag`` or
-            ``.tril``); the guide's params are its params, with event ``(D,)``.
-        transform: ``transform(u) -> (latents, log|det dT/du|)`` for ``u`` of
-            shape ``(..., D)``: a pytree of latents with leading axes ``...``.
-        sample_and_log_prob: ``(key, params, sample_shape=()) -> (latents,
-            log q(latents))``, the density of the constrained latents.
-        sample: ``(key, params, sample_shape=()) -> latents``.
-        median: ``params -> latents``, the image of the Gaussian's mean.
+        family: ``jaxreparam.transformed(base, bijector)``, a ``Family`` whose
+            draws are latent pytrees with leading axes ``sample_shape``.
+        base: the Gaussian family of ``u`` (``jr.multivariate_normal_diag`` or
+            ``jr.multivariate_normal_tril``).
+        bijector: ``T``, from ``u`` of shape ``(..., D)`` to a pytree of latents
+            with leading axes ``...``, ``event_ndims = 1``, params ``()``.
         size: ``D``, the number of unconstrained coordinates.
     """
 
     family: Family
-    transform: Callable[[Array], tuple[Any, Array]]
-    sample_and_log_prob: Callable[..., tuple[Any, Array]]
-    sample: Callable[..., Any]
-    median: Callable[[Any], Any]
+    base: Family
+    bijector: Bijector
     size: int
+
+    def sample(self, key: ArrayLike, params: Any, sample_shape: Any = ()) -> Any:
+        """Latents drawn from the guide, leading axes ``sample_shape``."""
+        return self.family.sample(key, params, sample_shape)
+
+    def sample_and_log_prob(
+        self, key: ArrayLike, params: Any, sample_shape: Any = ()
+    ) -> tuple[Any, Array]:
+        """Latents and their log-density under the guide, from one draw of ``u``."""
+        return self.family.sample_and_log_prob(key, params, sample_shape)
+
+    def log_prob(self, params: Any, latents: Any) -> Array:
+        """The guide's log-density of given latents (through ``T^-1``)."""
+        return self.family.log_prob(params, latents)
+
+    def transform(self, u: Array) -> tuple[Any, Array]:
+        """``(T(u), log|det dT/du|)`` for ``u`` of shape ``(..., D)``."""
+        return self.bijector.forward((), u)
+
+    def median(self, params: Any) -> Any:
+        """The image of the Gaussian's mean: the guide's median latents."""
+        return self.transform(params.base.loc)[0]
 
 
 def _constraint(path: str, spec: Any) -> Constraint:
     if isinstance(spec, Constraint):
         return spec
+    if isinstance(spec, Bijector):
+        return Constraint(spec, spec.init())
     if isinstance(spec, str) and spec in CONSTRAINTS:
         return CONSTRAINTS[spec]
     raise ValueError(
         f"vi.make_guide: the constraint of latent {path} must be one of "
-        f"{sorted(CONSTRAINTS)} or vi.interval(low, high), got {spec!r}"
+        f"{sorted(CONSTRAINTS)}, vi.interval(low, high) or a parameter-free "
+        f"Bijector, got {spec!r}"
     )
 
 
@@ -145,7 +185,7 @@ def _blocks(example: Any, constraints: Any) -> tuple[list[_Block], Any, Array]:
         name = jax.tree_util.keystr(path) or "latents"
         constraint = _constraint(name, spec)
         leaf = jnp.asarray(leaf, dtype=jnp.result_type(float))
-        x = constraint.bijector.inverse_and_log_det(constraint.params, leaf)[0]
+        x = constraint.bijector.inverse(constraint.params, leaf)[0]
         x = jnp.broadcast_to(x, constraint.bijector.inverse_shape(leaf.shape))
         if not bool(jnp.all(jnp.isfinite(x))):
             raise ValueError(
@@ -158,163 +198,382 @@ def _blocks(example: Any, constraints: Any) -> tuple[list[_Block], Any, Array]:
     return blocks, structure, jnp.concatenate(values) if values else jnp.zeros(0)
 
 
+def _sum_event(log_det: Array, num_batch: int) -> Array:
+    return jnp.sum(log_det, axis=tuple(range(num_batch, log_det.ndim)))
+
+
+def _tree_bijector(blocks: list[_Block], structure: Any, size: int) -> Bijector:
+    """``T``: ``u`` of shape ``(..., D)`` onto the latents' pytree, block by block."""
+
+    def forward(params: Any, u: Array) -> tuple[Any, Array]:
+        del params
+        u = jnp.asarray(u)
+        batch = u.shape[:-1]
+        latents, log_det = [], jnp.zeros(batch, u.dtype)
+        for block in blocks:
+            width = math.prod(block.unconstrained_shape)
+            x = u[..., block.start : block.start + width]
+            x = x.reshape(batch + block.unconstrained_shape)
+            bijector, bijector_params = block.constraint
+            y, block_log_det = bijector.forward(bijector_params, x)
+            latents.append(jnp.broadcast_to(y, batch + block.shape))
+            log_det = log_det + _sum_event(block_log_det, len(batch))
+        return jax.tree.unflatten(structure, latents), log_det
+
+    def inverse(params: Any, latents: Any) -> tuple[Array, Array]:
+        del params
+        leaves = structure.flatten_up_to(latents)
+        if not blocks:
+            return jnp.zeros(0), jnp.zeros(())
+        first = jnp.asarray(leaves[0])
+        batch = first.shape[: first.ndim - len(blocks[0].shape)]
+        pieces, log_det = [], 0.0
+        for block, leaf in zip(blocks, leaves, strict=True):
+            bijector, bijector_params = block.constraint
+            x, block_log_det = bijector.inverse(bijector_params, jnp.asarray(leaf))
+            x = jnp.broadcast_to(x, batch + block.unconstrained_shape)
+            pieces.append(x.reshape(batch + (-1,)))
+            log_det = log_det + _sum_event(block_log_det, len(batch))
+        return jnp.concatenate(pieces, axis=-1), log_det
+
+    def forward_shape(shape: tuple[int, ...]) -> Any:
+        batch = tuple(shape[:-1])
+        return jax.tree.unflatten(structure, [batch + b.shape for b in blocks])
+
+    def inverse_shape(shape: Any) -> tuple[int, ...]:
+        del shape
+        raise NotImplementedError("vi's constraint bijector maps shapes one way")
+
+    return Bijector(
+        name="constraints",
+        params_type=tuple,
+        init=lambda key=None: (),
+        forward=forward,
+        inverse=inverse,
+        event_ndims=1,
+        forward_shape=forward_shape,
+        inverse_shape=inverse_shape,
+    )
+
+
 def make_guide(
     example_latents: Any,
     constraints: Any = None,
     *,
     kind: str = "mean_field",
     init_scale: float = 0.1,
-) -> tuple[Any, Guide]:
+) -> tuple[TransformedParams, Guide]:
     """A Gaussian guide for latents shaped like ``example_latents``, and its params.
+
+    The guide starts centred on ``example_latents`` (its median is that value),
+    with standard deviation ``init_scale`` for every unconstrained coordinate.
+    To start from a draw of a prior, pass :func:`prior_draw`'s latents.
 
     Args:
         example_latents: a pytree of arrays (or floats), one value of the
             latents; the guide starts centred on it.
         constraints: a pytree of the same structure whose leaves are constraint
             names (``"real"``, ``"positive"``, ``"simplex"`` on the last axis,
-            ``"unit_interval"``) or :func:`interval` values; ``None``: all real.
+            ``"unit_interval"``), :func:`interval` values, parameter-free
+            ``Bijector`` bundles (``jr.bijectors.softplus``) or
+            ``Constraint(bijector, params)``; ``None``: all real.
         kind: ``"mean_field"`` (diagonal) or ``"full_rank"`` (Cholesky).
         init_scale: the initial standard deviation of every unconstrained
-            coordinate (numpyro's ``init_scale``).
+            coordinate (numpyro's ``init_scale``), positive.
 
     Returns:
-        ``(params, guide)``: the params of ``guide.family`` and the ``Guide``.
+        ``(params, guide)``: ``TransformedParams`` of ``guide.family`` and the
+        ``Guide``.
 
     Raises:
         ValueError: an unknown kind or constraint, constraints of another
-            structure, or an example value outside its constraint's domain.
+            structure, an example value outside its constraint's domain, or a
+            non-positive ``init_scale``.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> from jaxreparam import vi
+        >>> params, guide = vi.make_guide({"rate": 2.0, "w": jnp.zeros(3)},
+        ...                               {"rate": "positive", "w": "real"})
+        >>> guide.size, float(guide.median(params)["rate"])
+        (4, 2.0)
     """
     if kind not in KINDS:
         raise ValueError(
             f"vi.make_guide: kind must be one of {sorted(KINDS)}, got {kind!r}"
         )
+    if not (isinstance(init_scale, int | float) and init_scale > 0):
+        raise ValueError(
+            f"vi.make_guide: init_scale must be a positive number, got {init_scale!r}"
+        )
     blocks, structure, loc = _blocks(example_latents, constraints)
-    family, size = KINDS[kind], int(loc.size)
+    base, size = KINDS[kind], int(loc.size)
     if kind == "mean_field":
-        params = family.init(loc=loc, scale_diag=jnp.full(size, init_scale, loc.dtype))
+        base_params = base.init(
+            loc=loc, scale_diag=jnp.full(size, init_scale, loc.dtype)
+        )
     else:
-        params = family.init(
+        base_params = base.init(
             loc=loc, scale_tril=init_scale * jnp.eye(size, dtype=loc.dtype)
         )
+    bijector = _tree_bijector(blocks, structure, size)
+    family = bijectors.transformed(base, bijector)
+    return TransformedParams(base_params, ()), Guide(family, base, bijector, size)
 
-    def transform(u: Array) -> tuple[Any, Array]:
-        batch = u.shape[:-1]
-        latents, log_det = [], jnp.zeros(batch, u.dtype)
-        for block in blocks:
-            size = math.prod(block.unconstrained_shape)
-            x = u[..., block.start : block.start + size]
-            x = x.reshape(batch + block.unconstrained_shape)
-            bijector, bijector_params = block.constraint
-            y, block_log_det = bijector.forward_and_log_det(bijector_params, x)
-            latents.append(jnp.broadcast_to(y, batch + block.shape))
-            log_det = log_det + jnp.sum(
-                block_log_det, axis=tuple(range(len(batch), block_log_det.ndim))
+
+def prior_draw(key: ArrayLike, prior: Any, params: Any = None) -> Any:
+    """One draw of the latents from a prior: a start for :func:`make_guide`.
+
+    Args:
+        key: a PRNG key.
+        prior: a ``Family`` (drawn with ``params``), or a sampler ``prior(key)
+            -> latents`` returning a pytree like the latents.
+        params: the family's params; only with a ``Family``.
+
+    Returns:
+        The drawn latents.
+
+    Raises:
+        TypeError: ``prior`` is neither a ``Family`` nor callable, or a
+            family is given without params.
+
+    Examples:
+        >>> import jax, jaxreparam as jr
+        >>> from jaxreparam import vi
+        >>> start = vi.prior_draw(jax.random.key(0), jr.normal,
+        ...                       jr.normal.init(loc=jax.numpy.zeros(3)))
+        >>> params, guide = vi.make_guide(start)
+        >>> bool((guide.median(params) == start).all())
+        True
+    """
+    if isinstance(prior, Family):
+        if params is None:
+            raise TypeError(
+                f"vi.prior_draw: a family prior ({prior.name}) needs its params"
             )
-        return jax.tree.unflatten(structure, latents), log_det
-
-    def sample_and_log_prob(key: ArrayLike, params: Any, sample_shape=()):
-        u, log_q = family.sample_and_log_prob(key, params, sample_shape)
-        latents, log_det = transform(u)
-        return latents, log_q - log_det
-
-    def sample(key: ArrayLike, params: Any, sample_shape=()):
-        return transform(family.sample(key, params, sample_shape))[0]
-
-    def median(params: Any) -> Any:
-        return transform(params.loc)[0]
-
-    return params, Guide(family, transform, sample_and_log_prob, sample, median, size)
+        return prior.sample(key, params)
+    if params is not None or not callable(prior):
+        raise TypeError(
+            "vi.prior_draw: prior must be a Family with params, or a sampler "
+            f"prior(key) -> latents; got {type(prior).__name__}"
+        )
+    return prior(key)
 
 
-ENTROPIES = ("analytic", "monte_carlo", "sticking_the_landing")
+def pull_back(
+    log_target: Callable[..., ArrayLike], bijector: Bijector, params: Any = ()
+) -> Callable[..., Array]:
+    """The density of ``log_target`` pulled back through ``T``: a density of ``u``.
+
+    ``pulled(u, *args) = log_target(T(u), *args) + log|det dT/du|``, the
+    unconstrained target of ADVI: the ELBO of a guide ``q_u`` on ``u`` against
+    it equals the ELBO of the pushed-forward guide against ``log_target``.
+
+    Args:
+        log_target: ``log_target(latents, *args)``, a scalar.
+        bijector: ``T``, a ``Bijector`` (a guide's ``guide.bijector``).
+        params: the bijector's params.
+
+    Returns:
+        ``pulled(u, *args)``.
+
+    Examples:
+        >>> import jax.numpy as jnp, jaxreparam as jr
+        >>> from jaxreparam import vi
+        >>> log_rate = lambda rate: -rate  # Exponential(1) on (0, inf)
+        >>> pulled = vi.pull_back(log_rate, jr.bijectors.exp)
+        >>> float(pulled(jnp.log(2.0)))  # -2 + log 2: rate = e^u, d rate/du = e^u
+        -1.3068528175354004
+    """
+
+    def pulled(u: Array, *args: Any) -> Array:
+        latents, log_det = bijector.forward(params, u)
+        return log_target(latents, *args) + log_det
+
+    return pulled
+
+
+def _sharded(family: Family) -> Family:
+    """``family`` whose draws are split over the current mesh (leading axis).
+
+    ``parallel.shard_leading`` on every draw with a sample axis, so that under
+    ``jaxreparam.fit(..., mesh=...)`` each device evaluates its share of the
+    Monte Carlo draws; without a mesh, ``family`` unchanged in effect.
+    """
+
+    def sample(key: ArrayLike, params: Any, sample_shape: Any = ()) -> Array:
+        z = family.sample(key, params, sample_shape)
+        return parallel.shard_leading(z) if sample_shape else z
+
+    def sample_and_log_prob(
+        key: ArrayLike, params: Any, sample_shape: Any = ()
+    ) -> tuple[Array, Array]:
+        z, log_q = family.sample_and_log_prob(key, params, sample_shape)
+        return (parallel.shard_leading(z) if sample_shape else z), log_q
+
+    return family._replace(sample=sample, sample_and_log_prob=sample_and_log_prob)
+
+
+def make_elbo_loss(
+    guide: Guide,
+    log_target: Callable[..., ArrayLike],
+    *,
+    num_samples: int = 1,
+    entropy: str = "analytic",
+    gradient: str = "standard",
+) -> Callable[..., Array]:
+    """``loss(key, params, batch=None)``: minus ADVI's ELBO, for ``jaxreparam.fit``.
+
+    The loss is ``-jaxreparam.objectives.elbo(key, params.base, guide.base,
+    pulled)`` with ``pulled = pull_back(log_target, guide.bijector)``: the
+    library's one ELBO, of the Gaussian on ``u``. The ``num_samples`` draws go
+    through ``parallel.shard_leading``, so under a mesh (``fit(...,
+    mesh=...)``) each device evaluates its share.
+
+    Args:
+        guide: the ``Guide`` from :func:`make_guide`.
+        log_target: ``log_target(latents)``, or ``log_target(latents, batch)``
+            when the loss is called with a batch: the unnormalized
+            log-density of one value of the latents (a pytree like the
+            example), a scalar. For minibatches, see
+            :func:`minibatch_log_joint`.
+        num_samples: draws of the estimate, a positive Python int.
+        entropy: ``"analytic"`` (the Gaussian's closed-form entropy, Stan's
+            ADVI) or ``"monte_carlo"`` (``-log q`` of the draws).
+        gradient: ``"standard"`` or ``"stl"`` (sticking the landing; needs
+            ``entropy="monte_carlo"``).
+
+    Returns:
+        ``loss(key, params, batch=None)``, minimised.
+
+    Raises:
+        ValueError: an unknown option, ``gradient="stl"`` with the analytic
+            entropy, or ``num_samples < 1``.
+        TypeError: ``num_samples`` is not an int, ``log_target`` not callable.
+
+    Examples:
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxreparam import vi
+        >>> params, guide = vi.make_guide(jnp.zeros(2))
+        >>> loss = vi.make_elbo_loss(guide, lambda z: -0.5 * jnp.sum(z**2),
+        ...                          num_samples=4)
+        >>> jax.grad(loss, argnums=1)(jax.random.key(0), params).base.loc.shape
+        (2,)
+    """
+    # The objectives check the options once, now, and name the bad one.
+    objectives.make_elbo_loss(
+        guide.base,
+        log_target,
+        num_samples=num_samples,
+        entropy=entropy,
+        gradient=gradient,
+    )
+    if gradient == "stl" and entropy == "analytic":
+        raise ValueError(
+            "vi.make_elbo_loss: gradient='stl' drops the score of the Monte Carlo "
+            "entropy; use it with entropy='monte_carlo'"
+        )
+    base = _sharded(guide.base)
+
+    def loss(key: ArrayLike, params: TransformedParams, batch: Any = None) -> Array:
+        args = () if batch is None else (batch,)
+        pulled = pull_back(log_target, guide.bijector, params.bijector)
+        return -objectives.elbo(
+            key,
+            params.base,
+            base,
+            lambda u: pulled(u, *args),
+            num_samples=num_samples,
+            entropy=entropy,
+            gradient=gradient,
+        )
+
+    return loss
 
 
 def elbo(
     key: ArrayLike,
-    params: Any,
-    log_target: Callable[..., ArrayLike],
+    params: TransformedParams,
     guide: Guide,
+    log_target: Callable[..., ArrayLike],
     batch: Any = None,
-    *,
-    num_samples: int = 1,
-    entropy: str = "analytic",
+    **options: Any,
 ) -> Array:
-    """A Monte Carlo estimate of the ELBO, pathwise differentiable in ``params``.
+    """ADVI's ELBO estimate, maximised (the negated :func:`make_elbo_loss`).
 
-    The ``num_samples`` draws go through ``parallel.shard_leading``, so under a
-    mesh (``fit(..., mesh=...)``) each device evaluates its share.
+    ``elbo(key, params, guide, log_target, batch, **options)`` is
+    ``-make_elbo_loss(guide, log_target, **options)(key, params, batch)``; the
+    options are those of :func:`make_elbo_loss`.
+
+    Examples:
+        >>> import jax, jax.numpy as jnp
+        >>> from jaxreparam import vi
+        >>> params, guide = vi.make_guide(jnp.zeros(2))
+        >>> value = vi.elbo(jax.random.key(0), params, guide,
+        ...                 lambda z: -0.5 * jnp.sum(z**2), num_samples=8)
+        >>> value.shape
+        ()
+    """
+    return -make_elbo_loss(guide, log_target, **options)(key, params, batch)
+
+
+def _leading_size(where: str, batch: Any) -> int:
+    sizes = {jnp.shape(leaf)[:1] for leaf in jax.tree.leaves(batch)}
+    if len(sizes) != 1 or () in sizes:
+        raise ValueError(
+            f"{where}: every leaf of the data needs the same leading (example) "
+            f"axis, got leading sizes {sorted(sizes)}"
+        )
+    return sizes.pop()[0]
+
+
+def minibatch_log_joint(
+    log_prior: Callable[[Any], ArrayLike],
+    log_likelihood: Callable[[Any, Any], ArrayLike],
+    *,
+    num_data: int,
+) -> Callable[[Any, Any], Array]:
+    """``log_joint(latents, batch)`` with the likelihood scaled to the data set.
+
+    ``log_prior(latents) + num_data / B * sum_i log_likelihood(latents, x_i)``
+    over the ``B`` examples ``x_i`` of ``batch`` (the leading axis of every
+    leaf): for a uniformly drawn minibatch its expectation is the full data
+    set's log-joint, so the ELBO of a minibatch is an unbiased estimate of the
+    full ELBO; on the whole data set (``B = num_data``) it is the log-joint.
 
     Args:
-        key: a PRNG key.
-        params: the guide's params.
-        log_target: ``log_target(latents)``, or ``log_target(latents, batch)``
-            when ``batch`` is given: the unnormalized log-density of one value
-            of the latents (a pytree like the example), a scalar.
-        guide: the ``Guide`` from :func:`make_guide`.
-        batch: data passed on to ``log_target``, or ``None``.
-        num_samples: draws of the estimate, a positive Python int.
-        entropy: ``"analytic"`` (closed-form Gaussian entropy), ``"monte_carlo"``
-            (``-log q`` of the draws) or ``"sticking_the_landing"`` (the same
-            value, with the score term of its gradient removed).
+        log_prior: ``log_prior(latents)``, a scalar.
+        log_likelihood: ``log_likelihood(latents, x_i)`` of one example, a
+            scalar.
+        num_data: ``N``, the number of examples in the whole data set.
 
     Returns:
-        The ELBO estimate, a scalar: to maximise.
+        ``log_joint(latents, batch)``, for :func:`make_elbo_loss` and
+        ``jaxreparam.fit(..., batch_size=B)``.
+
+    Raises:
+        ValueError: ``num_data`` is not a positive int; (when called) the
+            batch's leaves have different leading sizes.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> from jaxreparam import vi
+        >>> log_joint = vi.minibatch_log_joint(
+        ...     lambda mu: -0.5 * mu**2,
+        ...     lambda mu, x: -0.5 * (x - mu) ** 2, num_data=100)
+        >>> float(log_joint(0.0, jnp.ones(4)))  # -0.5 * 100 / 4 * 4
+        -50.0
     """
-    if entropy not in ENTROPIES:
-        raise ValueError(
-            f"vi.elbo: entropy must be one of {ENTROPIES}, got {entropy!r}"
-        )
-    if (
-        isinstance(num_samples, bool)
-        or not isinstance(num_samples, int)
-        or num_samples < 1
-    ):
-        raise ValueError(
-            f"vi.elbo: num_samples must be a positive int, got {num_samples!r}"
-        )
-    family = guide.family
-    u = parallel.shard_leading(family.sample(key, params, (num_samples,)))
-    latents, log_det = guide.transform(u)
-    if batch is None:
-        log_p = jax.vmap(log_target)(latents)
-    else:
-        log_p = jax.vmap(log_target, (0, None))(latents, batch)
-    if jnp.shape(log_p) != (num_samples,):
-        raise ValueError(
-            "vi.elbo: log_target must return a scalar per value of the latents, "
-            f"got shape {jnp.shape(log_p)[1:]}"
-        )
-    if entropy == "analytic":
-        return jnp.mean(log_p + log_det) + family.entropy(params)
-    q_params = params if entropy == "monte_carlo" else jax.lax.stop_gradient(params)
-    return jnp.mean(log_p + log_det - family.log_prob(q_params, u))
+    where = "vi.minibatch_log_joint"
+    if isinstance(num_data, bool) or not isinstance(num_data, int) or num_data < 1:
+        raise ValueError(f"{where}: num_data must be a positive int, got {num_data!r}")
 
+    def log_joint(latents: Any, batch: Any) -> Array:
+        size = _leading_size(where, batch)
+        per_example = jax.vmap(log_likelihood, (None, 0))(latents, batch)
+        return log_prior(latents) + (num_data / size) * jnp.sum(per_example)
 
-def make_elbo_loss(
-    log_target: Callable[..., ArrayLike],
-    guide: Guide,
-    *,
-    num_samples: int = 1,
-    entropy: str = "analytic",
-) -> Callable[..., Array]:
-    """``loss(key, params, batch=None) = -elbo(...)``, for ``fit``.
-
-    The configuration is closed over, so ``jax.jit`` of the loss sees arrays
-    only. Arguments are those of :func:`elbo`.
-    """
-
-    def loss(key: ArrayLike, params: Any, batch: Any = None) -> Array:
-        return -elbo(
-            key,
-            params,
-            log_target,
-            guide,
-            batch,
-            num_samples=num_samples,
-            entropy=entropy,
-        )
-
-    return loss
+    return log_joint
 
 
 def fit(
@@ -322,44 +581,73 @@ def fit(
     example_latents: Any,
     data: Any = None,
     *,
-    log_target: Callable[..., ArrayLike],
     optimizer: optax.GradientTransformation,
     num_steps: int,
+    log_target: Callable[..., ArrayLike] | None = None,
+    log_prior: Callable[[Any], ArrayLike] | None = None,
+    log_likelihood: Callable[[Any, Any], ArrayLike] | None = None,
     constraints: Any = None,
     kind: str = "mean_field",
     num_samples: int = 1,
     entropy: str = "analytic",
+    gradient: str = "standard",
     init_scale: float = 0.1,
     **options: Any,
 ) -> tuple[Guide, fitting.FitResult]:
-    """Fits a Gaussian guide to ``log_target``: ADVI in one call.
+    """Fits a Gaussian guide to a target: ADVI in one call.
 
-    :func:`make_guide`, then :func:`make_elbo_loss`, then ``jaxreparam.fit.fit``.
+    :func:`make_guide`, then :func:`make_elbo_loss`, then ``jaxreparam.fit``.
+    Give either ``log_target`` or ``log_prior`` and ``log_likelihood`` (per
+    example, with ``data``): the latter is :func:`minibatch_log_joint` with
+    ``num_data`` the size of ``data``, so that minibatches (``batch_size=``)
+    scale the likelihood to the data set.
 
     Args:
         key: a PRNG key.
-        example_latents: a value of the latents, where the guide starts.
+        example_latents: a value of the latents, where the guide starts (or
+            :func:`prior_draw`'s draw).
         data: an in-memory data set for ``log_target(latents, batch)``, or
             ``None`` for ``log_target(latents)``.
-        log_target: the unnormalized log-density of one value of the latents.
         optimizer: any optax ``GradientTransformation``.
         num_steps: optimizer steps.
+        log_target: the unnormalized log-density of one value of the latents.
+        log_prior: ``log_prior(latents)``, with ``log_likelihood``.
+        log_likelihood: ``log_likelihood(latents, x_i)`` of one example of
+            ``data``.
         constraints: see :func:`make_guide`.
         kind: ``"mean_field"`` or ``"full_rank"``.
         num_samples: Monte Carlo draws per step.
-        entropy: see :func:`elbo`.
+        entropy: see :func:`make_elbo_loss`.
+        gradient: see :func:`make_elbo_loss`.
         init_scale: see :func:`make_guide`.
-        **options: passed on to ``jaxreparam.fit.fit`` (``batch_size``,
+        **options: passed on to ``jaxreparam.fit`` (``batch_size``,
             ``chunk_size``, ``progress``, ``mesh``, ``validation_loss``, ...).
 
     Returns:
         ``(guide, result)``; ``result.params`` are the guide's fitted params and
         ``result.history["loss"]`` the negative ELBO estimates.
+
+    Raises:
+        ValueError: not exactly one of ``log_target`` and ``log_prior`` with
+            ``log_likelihood``, or ``log_likelihood`` without ``data``.
     """
+    if log_target is None:
+        if log_prior is None or log_likelihood is None or data is None:
+            raise ValueError(
+                "vi.fit: give log_target, or log_prior and log_likelihood with data"
+            )
+        num_data = _leading_size("vi.fit", data)
+        log_target = minibatch_log_joint(log_prior, log_likelihood, num_data=num_data)
+    elif log_prior is not None or log_likelihood is not None:
+        raise ValueError(
+            "vi.fit: give either log_target or log_prior and log_likelihood, not both"
+        )
     params, guide = make_guide(
         example_latents, constraints, kind=kind, init_scale=init_scale
     )
-    loss = make_elbo_loss(log_target, guide, num_samples=num_samples, entropy=entropy)
+    loss = make_elbo_loss(
+        guide, log_target, num_samples=num_samples, entropy=entropy, gradient=gradient
+    )
     result = fitting.fit(
         key,
         params,

@@ -10,7 +10,7 @@ import pytest
 import jaxreparam.bijectors as jb
 from jaxreparam.base import Bijector
 
-# name -> (module, params builder, shape of x with a batch axis)
+# name -> (bijector, params builder, shape of x with a batch axis)
 CASES = {
     "identity": (jb.identity, jb.identity.init, (4, 3)),
     "exp": (jb.exp, jb.exp.init, (4, 3)),
@@ -23,6 +23,37 @@ CASES = {
     ),
     "stick_breaking": (jb.stick_breaking, jb.stick_breaking.init, (4, 3)),
     "stick_breaking_k2": (jb.stick_breaking, jb.stick_breaking.init, (5, 1)),
+    "shift": (jb.shift, lambda: jb.shift.init(loc=jnp.array([0.5, -1.0, 2.0])), (4, 3)),
+    "scale": (
+        jb.scale,
+        lambda: jb.scale.init(scale=jnp.array([0.5, 2.0, 1.5])),
+        (4, 3),
+    ),
+    "affine": (
+        jb.affine,
+        lambda: jb.affine.init(loc=jnp.array([0.5, -1.0, 2.0]), scale=0.3, shape=(3,)),
+        (4, 3),
+    ),
+    # chains, applied left to right
+    "chain_affine_exp": (
+        jb.chain(jb.affine, jb.exp),
+        lambda: (jb.affine.init(loc=0.2, scale=0.7), ()),
+        (4, 3),
+    ),
+    "chain_shift_scale_sigmoid": (
+        jb.chain(jb.shift, jb.scale, jb.sigmoid),
+        lambda: (
+            jb.shift.init(loc=-0.3),
+            jb.scale.init(scale=1.7),
+            jb.sigmoid.init(low=-1.0, high=2.5),
+        ),
+        (4, 3),
+    ),
+    "chain_affine_stick_breaking": (
+        jb.chain(jb.affine, jb.stick_breaking),
+        lambda: (jb.affine.init(loc=jnp.array([0.5, -1.0, 2.0]), scale=0.8), ()),
+        (4, 3),
+    ),
 }
 
 
@@ -37,9 +68,9 @@ def case(request):
 
 def _square_map(module, params):
     """x -> y as a map between spaces of equal dimension (drops y's last entry)."""
-    if module.bijector.event_ndims == 1:
-        return lambda x: module.forward(params, x)[:-1]
-    return lambda x: module.forward(params, x)
+    if module.event_ndims == 1:
+        return lambda x: module.forward(params, x)[0][:-1]
+    return lambda x: module.forward(params, x)[0]
 
 
 def test_log_det_matches_the_jacobian(case):
@@ -48,9 +79,9 @@ def test_log_det_matches_the_jacobian(case):
     with jax.enable_x64(True):
         params = jax.tree.map(lambda p: jnp.asarray(p, jnp.float64), init())
         xs = _x(shape, jnp.float64)
-        _, log_det = module.forward_and_log_det(params, xs)
+        _, log_det = module.forward(params, xs)
         jacobians = np.asarray(jax.vmap(jax.jacobian(_square_map(module, params)))(xs))
-    if module.bijector.event_ndims == 1:
+    if module.event_ndims == 1:
         expected = np.linalg.slogdet(jacobians)[1]
     else:  # elementwise: a diagonal Jacobian for each row
         diagonals = np.diagonal(jacobians, axis1=-2, axis2=-1)
@@ -64,19 +95,19 @@ def test_log_det_matches_the_jacobian(case):
 def test_inverse_undoes_forward_and_negates_the_log_det(case):
     module, init, shape = case
     params, x = init(), _x(shape)
-    y, log_det = module.forward_and_log_det(params, x)
-    x_back, inverse_log_det = module.inverse_and_log_det(params, y)
+    y, log_det = module.forward(params, x)
+    x_back, inverse_log_det = module.inverse(params, y)
     np.testing.assert_allclose(x_back, x, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(inverse_log_det, -log_det, rtol=1e-4, atol=1e-4)
 
 
 def test_shapes_and_dtypes(case):
     module, init, shape = case
-    bijector = module.bijector
+    bijector = module
     for dtype in (jnp.float32, jnp.float64):
         with jax.enable_x64(dtype == jnp.float64):
             params = jax.tree.map(lambda p, d=dtype: jnp.asarray(p, d), init())
-            y, log_det = module.forward_and_log_det(params, _x(shape, dtype))
+            y, log_det = module.forward(params, _x(shape, dtype))
             assert y.shape == bijector.forward_shape(shape)
             assert bijector.inverse_shape(y.shape) == shape
             assert log_det.shape == shape[: len(shape) - bijector.event_ndims]
@@ -86,9 +117,9 @@ def test_shapes_and_dtypes(case):
 def test_jit_and_vmap_agree_with_eager(case):
     module, init, shape = case
     params, x = init(), _x(shape)
-    eager = module.forward_and_log_det(params, x)
-    jitted = jax.jit(module.forward_and_log_det)(params, x)
-    mapped = jax.vmap(module.forward_and_log_det, (None, 0))(params, x)
+    eager = module.forward(params, x)
+    jitted = jax.jit(module.forward)(params, x)
+    mapped = jax.vmap(module.forward, (None, 0))(params, x)
     for a, b, c in zip(eager, jitted, mapped, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6)
         np.testing.assert_allclose(a, c, rtol=1e-6)
@@ -107,15 +138,17 @@ def test_forward_lands_inside_the_domain(name):
     module, init, _ = CASES[name]
     x = jnp.linspace(-15.0, 15.0, 61)
     x = x[:, None] * jnp.array([1.0, -0.5, 0.3]) if name == "stick_breaking" else x
-    y, log_det = module.forward_and_log_det(init(), x)
+    y, log_det = module.forward(init(), x)
     assert bool(jnp.all(DOMAINS[name](y)))
     assert bool(jnp.all(jnp.isfinite(log_det)))
 
 
 def test_stick_breaking_centre_and_simplex_gradients():
-    y = jb.stick_breaking.forward(jb.stick_breaking.init(), jnp.zeros(4))
+    y = jb.stick_breaking.forward(jb.stick_breaking.init(), jnp.zeros(4))[0]
     np.testing.assert_allclose(y, np.full(5, 0.2), rtol=1e-6)
-    grad = jax.grad(lambda x: jb.stick_breaking.forward(jb.stick_breaking.init(), x)[0])
+    grad = jax.grad(
+        lambda x: jb.stick_breaking.forward(jb.stick_breaking.init(), x)[0][0]
+    )
     assert bool(jnp.all(jnp.isfinite(grad(jnp.array([30.0, -30.0, 0.0])))))
 
 
@@ -126,15 +159,15 @@ def test_sigmoid_init_checks_the_interval():
         jb.sigmoid.init(low=jnp.nan, high=1.0)
     with pytest.raises(TypeError, match="high"):
         jb.sigmoid.init(low=0, high=jnp.array(2))
-    bad = jax.jit(lambda low: jb.sigmoid.forward(jb.sigmoid.init(low=low), 0.0))(2.0)
+    bad = jax.jit(lambda low: jb.sigmoid.forward(jb.sigmoid.init(low=low), 0.0)[0])(2.0)
     assert bool(jnp.isnan(bad))  # an invalid traced interval gives NaN, not numbers
 
 
 def test_inverse_outside_the_domain_is_nan():
-    assert bool(jnp.isnan(jb.exp.inverse(jb.exp.init(), -1.0)))
-    assert bool(jnp.isnan(jb.softplus.inverse(jb.softplus.init(), -1.0)))
-    assert bool(jnp.isnan(jb.sigmoid.inverse(jb.sigmoid.init(), 1.5)))
-    x = jb.stick_breaking.inverse(jb.stick_breaking.init(), jnp.array([-0.5, 1.5]))
+    assert bool(jnp.isnan(jb.exp.inverse(jb.exp.init(), -1.0)[0]))
+    assert bool(jnp.isnan(jb.softplus.inverse(jb.softplus.init(), -1.0)[0]))
+    assert bool(jnp.isnan(jb.sigmoid.inverse(jb.sigmoid.init(), 1.5)[0]))
+    x = jb.stick_breaking.inverse(jb.stick_breaking.init(), jnp.array([-0.5, 1.5]))[0]
     assert bool(jnp.any(jnp.isnan(x)))
 
 
@@ -145,9 +178,15 @@ def test_bundles_and_signatures():
         "softplus",
         "sigmoid",
         "stick_breaking",
+        "shift",
+        "scale",
+        "affine",
     }
-    for bijector in jb.BIJECTORS.values():
+    for name, bijector in jb.BIJECTORS.items():
         assert isinstance(bijector, Bijector)
+        assert getattr(jb, name) is bijector  # the public name is the bundle
         assert isinstance(bijector.init(), bijector.params_type)
-        for function in (bijector.forward_and_log_det, bijector.inverse_and_log_det):
+        keyed = bijector.init(jax.random.key(0))  # a key is accepted by every init
+        assert jax.tree.structure(keyed) == jax.tree.structure(bijector.init())
+        for function in (bijector.forward, bijector.inverse):
             assert list(inspect.signature(function).parameters)[0] == "params"

@@ -21,25 +21,14 @@ import jax.numpy as jnp
 
 from jaxreparam.base import Array, ArrayLike, Bijector
 
-__all__ = [
-    "StickBreakingParams",
-    "bijector",
-    "forward",
-    "forward_and_log_det",
-    "forward_shape",
-    "init",
-    "inverse",
-    "inverse_and_log_det",
-    "inverse_shape",
-]
-
 
 class StickBreakingParams(NamedTuple):
     """No params."""
 
 
-def init() -> StickBreakingParams:
-    """The (empty) params."""
+def init(key: ArrayLike = None) -> StickBreakingParams:
+    """The (empty) params; ``key`` is accepted and ignored."""
+    del key
     return StickBreakingParams()
 
 
@@ -48,9 +37,7 @@ def _offsets(n: int, dtype) -> Array:
     return jnp.log(jnp.arange(n, 0, -1, dtype=dtype))
 
 
-def forward_and_log_det(
-    params: StickBreakingParams, x: ArrayLike
-) -> tuple[Array, Array]:
+def forward(params: StickBreakingParams, x: ArrayLike) -> tuple[Array, Array]:
     """The point of the simplex for ``x`` and ``log|det|``.
 
     Args:
@@ -62,16 +49,17 @@ def forward_and_log_det(
         log-determinant of shape ``(...)``.
 
     Examples:
-        >>> import jax.numpy as jnp, jaxreparam.bijectors as jb
-        >>> y, _ = jb.stick_breaking.forward_and_log_det(jb.stick_breaking.init(),
-        ...                                               jnp.zeros(3))
+        >>> import jax.numpy as jnp, jaxreparam as jr
+        >>> y, _ = jr.bijectors.stick_breaking.forward((), jnp.zeros(3))
         >>> y
         Array([0.25, 0.25, 0.25, 0.25], dtype=float32)
     """
     del params
     x = jnp.asarray(x)
     if x.ndim == 0:
-        raise ValueError("stick_breaking: x must have shape (..., K - 1), got ()")
+        raise ValueError(
+            "bijectors.stick_breaking: x must have shape (..., K - 1), got ()"
+        )
     t = x - _offsets(x.shape[-1], x.dtype)
     log_z, log_rest = jax.nn.log_sigmoid(t), jax.nn.log_sigmoid(-t)
     log_r = jnp.cumsum(log_rest, axis=-1)  # log r_{k+1}, k = 0..K-2
@@ -80,9 +68,7 @@ def forward_and_log_det(
     return jnp.exp(log_y), jnp.sum(log_r_before + log_z + log_rest, axis=-1)
 
 
-def inverse_and_log_det(
-    params: StickBreakingParams, y: ArrayLike
-) -> tuple[Array, Array]:
+def inverse(params: StickBreakingParams, y: ArrayLike) -> tuple[Array, Array]:
     """``x`` of shape ``(..., K - 1)`` for ``y`` on the simplex, and ``log|det|``.
 
     With ``r_k = sum_{j>=k} y_j`` (summed from the end, which keeps small
@@ -92,23 +78,13 @@ def inverse_and_log_det(
     y = jnp.asarray(y)
     if y.ndim == 0 or y.shape[-1] < 2:
         raise ValueError(
-            f"stick_breaking: y must have shape (..., K >= 2), got {y.shape}"
+            f"bijectors.stick_breaking: y must have shape (..., K >= 2), got {y.shape}"
         )
     log_r = jnp.log(jnp.flip(jnp.cumsum(jnp.flip(y, -1), axis=-1), -1))  # log r_k
     log_y = jnp.log(y[..., :-1])
     x = log_y - log_r[..., 1:] + _offsets(y.shape[-1] - 1, y.dtype)
     forward_log_det = jnp.sum(log_y + log_r[..., 1:] - log_r[..., :-1], axis=-1)
     return x, -forward_log_det
-
-
-def forward(params: StickBreakingParams, x: ArrayLike) -> Array:
-    """The point of the simplex for ``x``."""
-    return forward_and_log_det(params, x)[0]
-
-
-def inverse(params: StickBreakingParams, y: ArrayLike) -> Array:
-    """The unconstrained ``x`` for the point ``y`` of the simplex."""
-    return inverse_and_log_det(params, y)[0]
 
 
 def forward_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -121,12 +97,12 @@ def inverse_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
     return (*shape[:-1], shape[-1] - 1)
 
 
-bijector = Bijector(
+stick_breaking = Bijector(
     name="stick_breaking",
     params_type=StickBreakingParams,
     init=init,
-    forward_and_log_det=forward_and_log_det,
-    inverse_and_log_det=inverse_and_log_det,
+    forward=forward,
+    inverse=inverse,
     event_ndims=1,
     forward_shape=forward_shape,
     inverse_shape=inverse_shape,

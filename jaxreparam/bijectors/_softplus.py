@@ -14,27 +14,18 @@ import jax.numpy as jnp
 
 from jaxreparam.base import Array, ArrayLike, Bijector
 
-__all__ = [
-    "SoftplusParams",
-    "bijector",
-    "forward",
-    "forward_and_log_det",
-    "init",
-    "inverse",
-    "inverse_and_log_det",
-]
-
 
 class SoftplusParams(NamedTuple):
     """No params."""
 
 
-def init() -> SoftplusParams:
-    """The (empty) params."""
+def init(key: ArrayLike = None) -> SoftplusParams:
+    """The (empty) params; ``key`` is accepted and ignored."""
+    del key
     return SoftplusParams()
 
 
-def forward_and_log_det(params: SoftplusParams, x: ArrayLike) -> tuple[Array, Array]:
+def forward(params: SoftplusParams, x: ArrayLike) -> tuple[Array, Array]:
     """``(softplus(x), log_sigmoid(x))``, elementwise.
 
     Args:
@@ -45,8 +36,8 @@ def forward_and_log_det(params: SoftplusParams, x: ArrayLike) -> tuple[Array, Ar
         ``y`` and ``log|dy/dx|``, both of the shape of ``x``.
 
     Examples:
-        >>> import jaxreparam.bijectors as jb
-        >>> y, log_det = jb.softplus.forward_and_log_det(jb.softplus.init(), 0.0)
+        >>> import jaxreparam as jr
+        >>> y, log_det = jr.bijectors.softplus.forward((), 0.0)
         >>> round(float(y), 4), round(float(log_det), 4)  # log 2, log 1/2
         (0.6931, -0.6931)
     """
@@ -55,7 +46,7 @@ def forward_and_log_det(params: SoftplusParams, x: ArrayLike) -> tuple[Array, Ar
     return jax.nn.softplus(x), jax.nn.log_sigmoid(x)
 
 
-def inverse_and_log_det(params: SoftplusParams, y: ArrayLike) -> tuple[Array, Array]:
+def inverse(params: SoftplusParams, y: ArrayLike) -> tuple[Array, Array]:
     """``x = y + log(-expm1(-y))`` and ``-log(-expm1(-y))``; NaN for ``y < 0``.
 
     ``sigmoid(x) = 1 - exp(-y)``, so the log-determinant needs no ``x``.
@@ -66,20 +57,10 @@ def inverse_and_log_det(params: SoftplusParams, y: ArrayLike) -> tuple[Array, Ar
     return y + log_slope, -log_slope
 
 
-def forward(params: SoftplusParams, x: ArrayLike) -> Array:
-    """``softplus(x)``."""
-    return forward_and_log_det(params, x)[0]
-
-
-def inverse(params: SoftplusParams, y: ArrayLike) -> Array:
-    """The inverse softplus of ``y``."""
-    return inverse_and_log_det(params, y)[0]
-
-
-bijector = Bijector(
+softplus = Bijector(
     name="softplus",
     params_type=SoftplusParams,
     init=init,
-    forward_and_log_det=forward_and_log_det,
-    inverse_and_log_det=inverse_and_log_det,
+    forward=forward,
+    inverse=inverse,
 )

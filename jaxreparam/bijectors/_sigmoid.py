@@ -16,16 +16,6 @@ import jax.numpy as jnp
 from jaxreparam import _checks
 from jaxreparam.base import Array, ArrayLike, Bijector
 
-__all__ = [
-    "SigmoidParams",
-    "bijector",
-    "forward",
-    "forward_and_log_det",
-    "init",
-    "inverse",
-    "inverse_and_log_det",
-]
-
 
 class SigmoidParams(NamedTuple):
     """Params: the interval's ends ``low < high``, broadcastable with the values."""
@@ -34,10 +24,13 @@ class SigmoidParams(NamedTuple):
     high: Array
 
 
-def init(*, low: ArrayLike = 0.0, high: ArrayLike = 1.0) -> SigmoidParams:
+def init(
+    key: ArrayLike = None, *, low: ArrayLike = 0.0, high: ArrayLike = 1.0
+) -> SigmoidParams:
     """Params of the map onto ``(low, high)``.
 
     Args:
+        key: accepted and ignored (the interval is fixed, not learned).
         low: the lower end, finite.
         high: the upper end, finite and greater than ``low``, broadcastable
             with it.
@@ -51,11 +44,12 @@ def init(*, low: ArrayLike = 0.0, high: ArrayLike = 1.0) -> SigmoidParams:
             shapes do not broadcast.
 
     Examples:
-        >>> import jaxreparam.bijectors as jb
-        >>> jb.sigmoid.init(low=-1.0, high=2.0)
+        >>> import jaxreparam as jr
+        >>> jr.bijectors.sigmoid.init(low=-1.0, high=2.0)
         SigmoidParams(low=Array(-1., ...), high=Array(2., ...))
     """
-    where = "sigmoid.init"
+    del key
+    where = "bijectors.sigmoid.init"
     low = _checks.real(where, "low", low)
     high = _checks.real(where, "high", high)
     _checks.broadcast_shapes(where, low=low.shape, high=high.shape)
@@ -66,7 +60,7 @@ def init(*, low: ArrayLike = 0.0, high: ArrayLike = 1.0) -> SigmoidParams:
     return SigmoidParams(low, low + width)
 
 
-def forward_and_log_det(params: SigmoidParams, x: ArrayLike) -> tuple[Array, Array]:
+def forward(params: SigmoidParams, x: ArrayLike) -> tuple[Array, Array]:
     """``y = low + (high - low) sigmoid(x)`` and ``log|dy/dx|``, elementwise.
 
     Args:
@@ -77,9 +71,9 @@ def forward_and_log_det(params: SigmoidParams, x: ArrayLike) -> tuple[Array, Arr
         ``y`` and ``log|dy/dx|``, both of the broadcast shape.
 
     Examples:
-        >>> import jaxreparam.bijectors as jb
-        >>> params = jb.sigmoid.init(low=2.0, high=4.0)
-        >>> y, _ = jb.sigmoid.forward_and_log_det(params, 0.0)
+        >>> import jaxreparam as jr
+        >>> params = jr.bijectors.sigmoid.init(low=2.0, high=4.0)
+        >>> y, _ = jr.bijectors.sigmoid.forward(params, 0.0)
         >>> float(y)
         3.0
     """
@@ -90,7 +84,7 @@ def forward_and_log_det(params: SigmoidParams, x: ArrayLike) -> tuple[Array, Arr
     return y, log_det
 
 
-def inverse_and_log_det(params: SigmoidParams, y: ArrayLike) -> tuple[Array, Array]:
+def inverse(params: SigmoidParams, y: ArrayLike) -> tuple[Array, Array]:
     """``x = logit((y - low) / (high - low))`` and ``log|dx/dy|``; NaN outside."""
     width = params.high - params.low
     u = (jnp.asarray(y) - params.low) / width
@@ -98,20 +92,10 @@ def inverse_and_log_det(params: SigmoidParams, y: ArrayLike) -> tuple[Array, Arr
     return log_u - log_v, -(jnp.log(width) + log_u + log_v)
 
 
-def forward(params: SigmoidParams, x: ArrayLike) -> Array:
-    """``low + (high - low) sigmoid(x)``."""
-    return forward_and_log_det(params, x)[0]
-
-
-def inverse(params: SigmoidParams, y: ArrayLike) -> Array:
-    """``logit((y - low) / (high - low))``."""
-    return inverse_and_log_det(params, y)[0]
-
-
-bijector = Bijector(
+sigmoid = Bijector(
     name="sigmoid",
     params_type=SigmoidParams,
     init=init,
-    forward_and_log_det=forward_and_log_det,
-    inverse_and_log_det=inverse_and_log_det,
+    forward=forward,
+    inverse=inverse,
 )

@@ -1,0 +1,42 @@
+"""The identity bijector, ``y = x``, for unconstrained (real) values."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax.numpy as jnp
+
+from jaxreparam.base import Array, ArrayLike, Bijector
+
+
+class IdentityParams(NamedTuple):
+    """No params."""
+
+
+def init(key: ArrayLike = None) -> IdentityParams:
+    """The (empty) params; ``key`` is accepted and ignored."""
+    del key
+    return IdentityParams()
+
+
+def forward(params: IdentityParams, x: ArrayLike) -> tuple[Array, Array]:
+    """``(x, 0)``, the log-determinant of the shape of ``x``.
+
+    Examples:
+        >>> import jaxreparam as jr
+        >>> y, log_det = jr.bijectors.identity.forward((), 2.0)
+        >>> float(y), float(log_det)
+        (2.0, 0.0)
+    """
+    del params
+    x = jnp.asarray(x)
+    return x, jnp.zeros_like(x)
+
+
+identity = Bijector(
+    name="identity",
+    params_type=IdentityParams,
+    init=init,
+    forward=forward,
+    inverse=forward,
+)
