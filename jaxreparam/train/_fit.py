@@ -1,11 +1,14 @@
-"""Fitting variational parameters with optax: a pure step, and a loop around it.
+"""Fitting variational parameters with optax: the loop around a pure step.
 
-``make_step(loss, optimizer)`` returns a pure, jittable
+``jr.make_step(loss, optimizer)`` (in ``_step.py``) returns a pure, jittable
 ``step(key, params, opt_state, batch=None) -> (params, opt_state, metrics)`` for
-the user's own loop. ``fit`` runs that step under ``jax.lax.scan`` in chunks of
-``chunk_size`` steps: each chunk is one call of one compiled function, and
-between chunks it reports progress, records the history and evaluates an
-optional validation loss for early stopping.
+the user's own loop. ``jr.fit`` runs that step under ``jax.lax.scan`` in chunks
+of ``chunk_size`` steps: each chunk is one call of one compiled function, and
+between chunks it reports progress, records the history, calls an optional
+``callback`` every ``callback_every`` steps and evaluates an optional
+validation loss for early stopping. Nothing in the compiled step calls back to
+the host: the callback runs in Python between chunks, and the chunks are cut
+so that it runs exactly every ``callback_every`` steps.
 
 Keys: step ``t`` uses the key ``fold_in(fold_in(key, 0), t)`` and minibatches of
 epoch ``e`` come from the permutation drawn with ``fold_in(fold_in(key, 1), e)``.
@@ -21,32 +24,36 @@ Constraints: params are unconstrained in this library (a Normal stores
 from __future__ import annotations
 
 import contextlib
-import functools
+import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxreparam.base import Array, ArrayLike
-from jaxreparam.train import _progress, parallel
+from jaxreparam.base import ArrayLike
+from jaxreparam.train import _progress, _step, parallel
+from jaxreparam.train._step import Loss
 
-Loss = Callable[..., Any]
+Callback = Callable[[int, Any, dict[str, np.ndarray]], Mapping[str, Any] | None]
+_RESERVED = ("loss", "validation_loss", "validation_step", "callback_step")
 
 
 class FitResult(NamedTuple):
     """What :func:`fit` returns.
 
     Attributes:
-        params: the fitted params (with early stopping, the best ones seen).
+        params: the params after the last step run (with ``return_best``, the
+            ones with the lowest validation loss).
         opt_state: the optimizer state that goes with ``params``.
         history: ``{"loss": (n,), <metric>: (n, ...), ...}`` over the ``n``
             steps run, as numpy arrays; with a validation loss also
             ``"validation_loss"`` and ``"validation_step"``, the step count at
-            which each value was taken.
+            which each value was taken; with a callback also
+            ``"callback_step"``, the step counts at which it was called, and
+            each metric it returned, ``<name>: (calls, ...)``.
         step: the number of steps that produced ``params``, counted from the
             start of the first fit: pass it as ``start_step`` to resume.
     """
@@ -55,149 +62,6 @@ class FitResult(NamedTuple):
     opt_state: Any
     history: dict[str, np.ndarray]
     step: int
-
-
-def _call(loss: Loss, key: Array, params: Any, batch: Any) -> tuple[Array, dict]:
-    """``loss(key, params[, batch])`` split into a checked scalar and metrics."""
-    out = loss(key, params) if batch is None else loss(key, params, batch)
-    value, metrics = out if isinstance(out, tuple) else (out, {})
-    if not isinstance(metrics, dict) or "loss" in metrics:
-        raise TypeError(
-            "loss must return a scalar or (scalar, dict of metrics) with no "
-            f"'loss' key, got metrics {metrics!r}"
-        )
-    if jnp.ndim(value) != 0:
-        raise TypeError(f"loss must return a scalar, got shape {jnp.shape(value)}")
-    return value, metrics
-
-
-def make_step(loss: Loss, optimizer: optax.GradientTransformation) -> Callable:
-    """A pure optimizer step on ``loss``, for ``jax.jit`` and the user's loop.
-
-    Args:
-        loss: ``loss(key, params)``, or ``loss(key, params, batch)`` when called
-            with a batch, returning a scalar to minimise or ``(scalar, metrics)``
-            with ``metrics`` a dict of arrays.
-        optimizer: any optax ``GradientTransformation``.
-
-    Returns:
-        ``step(key, params, opt_state, batch=None) -> (params, opt_state,
-        metrics)``, where ``metrics`` is ``{"loss": loss value, **metrics}``,
-        the loss at the params before the update.
-
-    Examples:
-        >>> import jax, optax
-        >>> from jaxreparam.train import make_step
-        >>> loss = lambda key, params: (params - 3.0) ** 2
-        >>> optimizer = optax.sgd(0.25)
-        >>> step = jax.jit(make_step(loss, optimizer))
-        >>> params, state, metrics = step(jax.random.key(0), 1.0, optimizer.init(1.0))
-        >>> float(params), float(metrics["loss"])
-        (2.0, 4.0)
-    """
-
-    def step(
-        key: ArrayLike, params: Any, opt_state: Any, batch: Any = None
-    ) -> tuple[Any, Any, dict[str, Array]]:
-        grad = jax.value_and_grad(lambda p: _call(loss, key, p, batch), has_aux=True)
-        (value, metrics), grads = grad(params)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        return (
-            optax.apply_updates(params, updates),
-            opt_state,
-            {"loss": value, **metrics},
-        )
-
-    return step
-
-
-def _batch(data_key: Array, data: Any, perm: Array, t: Array, batch_size: int):
-    """The minibatch of step ``t`` and the epoch permutation it came from."""
-    size = jax.tree.leaves(data)[0].shape[0]
-    per_epoch = size // batch_size
-    epoch, position = t // per_epoch, t % per_epoch
-    perm = jax.lax.cond(
-        position == 0,
-        lambda: jax.random.permutation(jax.random.fold_in(data_key, epoch), size),
-        lambda: perm,
-    )
-    index = jax.lax.dynamic_slice_in_dim(perm, position * batch_size, batch_size)
-    batch = jax.tree.map(lambda x: jnp.take(x, index, axis=0), data)
-    return parallel.shard_leading(batch), perm
-
-
-def _chunk(key, params, opt_state, data, first, end, *, loss, optimizer, length,
-           masked, batch_size):  # fmt: skip
-    """Steps ``first, ..., first + length - 1`` (those ``< end`` if masked)."""
-    step = make_step(loss, optimizer)
-    loss_key, data_key = jax.random.fold_in(key, 0), jax.random.fold_in(key, 1)
-
-    def run(carry, t):
-        params, opt_state, perm = carry
-        if batch_size is None:
-            batch = parallel.shard_leading(data)  # a no-op without a mesh
-        else:
-            batch, perm = _batch(data_key, data, perm, t, batch_size)
-        step_key = jax.random.fold_in(loss_key, t)
-        params, opt_state, metrics = step(step_key, params, opt_state, batch)
-        return (params, opt_state, perm), metrics
-
-    perm = jnp.zeros(0, jnp.int32)
-    if batch_size is not None:  # the permutation of the first step's epoch
-        size = jax.tree.leaves(data)[0].shape[0]
-        epoch = first // (size // batch_size)
-        perm = jax.random.permutation(jax.random.fold_in(data_key, epoch), size)
-    body = run
-    if masked:
-        shapes = jax.eval_shape(run, (params, opt_state, perm), first)[1]
-
-        def body(carry, t):
-            skip = lambda: (
-                carry,
-                jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes),
-            )
-            return jax.lax.cond(t < end, lambda: run(carry, t), skip)
-
-    steps = first + jnp.arange(length, dtype=jnp.int32)
-    (params, opt_state, _), metrics = jax.lax.scan(
-        body, (params, opt_state, perm), steps
-    )
-    return params, opt_state, metrics
-
-
-def _jit_chunk(loss, optimizer, length, masked, batch_size) -> Callable:
-    options = {"loss": loss, "optimizer": optimizer, "length": length}
-    options |= {"masked": masked, "batch_size": batch_size}
-    return jax.jit(functools.partial(_chunk, **options))
-
-
-def _jit_init(optimizer: optax.GradientTransformation) -> Callable:
-    return jax.jit(optimizer.init)
-
-
-_CACHE = functools.lru_cache(maxsize=32)
-
-
-def _cached(make: Callable, *config: Any) -> Callable:
-    """``make(*config)``, memoized by ``config`` (built afresh if unhashable)."""
-    try:
-        return _MEMO[make](*config)
-    except TypeError:  # an unhashable loss or optimizer
-        return make(*config)
-
-
-_MEMO = {_jit_chunk: _CACHE(_jit_chunk), _jit_init: _CACHE(_jit_init)}
-
-
-def _compiled_chunk(loss, optimizer, length, masked, batch_size) -> Callable:
-    """``jax.jit`` of :func:`_chunk` for one configuration, made once and reused.
-
-    Closing over the configuration (rather than marking it static) keeps each
-    call on jit's fast path; the cache, keyed by the loss and optimizer
-    objects, keeps a second (resumed) fit from recompiling. An unhashable loss
-    or optimizer is compiled afresh for each fit.
-    """
-    return _cached(_jit_chunk, loss, optimizer, length, masked, batch_size)
 
 
 def _check_data(data: Any, batch_size: int | None) -> None:
@@ -241,8 +105,11 @@ def fit(
     chunk_size: int | None = None,
     opt_state: Any = None,
     start_step: int = 0,
+    callback: Callback | None = None,
+    callback_every: int | None = None,
     validation_loss: Callable[[Any], ArrayLike] | None = None,
     patience: int | None = None,
+    return_best: bool = False,
     progress: bool | None = None,
     mesh: jax.sharding.Mesh | None = None,
 ) -> FitResult:
@@ -256,9 +123,10 @@ def fit(
             axis of ``N`` examples. Without ``batch_size`` every step gets all of
             it; with one, each epoch is a fresh permutation cut into
             ``N // batch_size`` minibatches (the remainder is left out).
-        loss: ``loss(key, params)``, or ``loss(key, params, batch)`` with data,
-            returning a scalar or ``(scalar, dict of metrics)``. A minibatch
-            loss should scale its likelihood by ``N / batch_size`` itself.
+        loss: ``loss(key, params)`` without data, ``loss(key, params, batch)``
+            with data, returning a scalar or ``(scalar, dict of metrics)``. A
+            minibatch loss should scale its likelihood by ``N / batch_size``
+            itself.
         optimizer: any optax ``GradientTransformation``.
         num_steps: the number of steps to run in this call.
         batch_size: examples per step, or ``None`` for the whole data set.
@@ -268,11 +136,25 @@ def fit(
         opt_state: the optimizer state to resume from (default
             ``optimizer.init(params)``).
         start_step: the step count of ``params`` and ``opt_state``, for resuming.
-        validation_loss: ``validation_loss(params) -> scalar`` to minimise,
-            evaluated at the start and after each chunk; close over a fixed key
-            if it is random. The best params seen are returned.
+        callback: ``callback(step, params, metrics) -> None or dict``, called
+            in Python after every step count ``step`` that is a multiple of
+            ``callback_every`` (counted like ``start_step``, so a resumed fit
+            calls it where an uninterrupted one would), with the params after
+            that step and the metrics of the steps since the previous call,
+            ``{"loss": (n,), <metric>: (n, ...)}`` as numpy arrays. A dict it
+            returns (evaluation metrics, say) is recorded in the history, one
+            row per call, under ``"callback_step"`` and its own names. The
+            chunks are cut at those steps; the fit itself is unchanged.
+        callback_every: the number of steps between calls of ``callback``, a
+            positive int; required with ``callback``.
+        validation_loss: ``validation_loss(params) -> scalar``, evaluated at
+            the start and after each chunk of ``chunk_size`` steps and recorded
+            in the history; close over a fixed key if it is random.
         patience: with ``validation_loss``, stop after this many evaluations
-            without improvement.
+            without improvement (early stopping).
+        return_best: with ``validation_loss``, return the params (and their
+            optimizer state and step) with the lowest validation loss seen,
+            instead of the last ones.
         progress: a bar (tqdm, or printed lines) between chunks. ``None``: only
             on a terminal outside CI (numpyro's rule); ``True``/``False``: on/off.
         mesh: a ``jax.sharding.Mesh`` to run data-parallel on: params and
@@ -282,34 +164,59 @@ def fit(
     Returns:
         A :class:`FitResult`.
 
+    Raises:
+        TypeError: ``loss`` does not take ``(key, params)`` (without data) or
+            ``(key, params, batch)`` (with data), ``optimizer`` is not an optax
+            ``GradientTransformation``, ``callback`` is not callable, or it
+            returns something other than ``None`` or a dict.
+        ValueError: a bad step count, chunk or batch size, ``data`` without a
+            shared leading axis, options that need another one
+            (``patience``/``return_best`` without ``validation_loss``,
+            ``callback`` without ``callback_every``), or callback metrics
+            that clash with the history's names.
+
     The compiled chunk is cached by ``(loss, optimizer, chunk size, ...)``: pass
     the same ``loss`` and ``optimizer`` objects to a resumed fit, and it starts
     without compiling. A loss built anew for each call compiles each time.
 
     Examples:
         >>> import jax, jax.numpy as jnp, optax
-        >>> from jaxreparam.train import fit
+        >>> import jaxreparam as jr
         >>> def loss(key, params, batch):
         ...     return jnp.mean((batch["x"] * params["w"] - batch["y"]) ** 2)
         >>> x = jnp.linspace(-1.0, 1.0, 64)
-        >>> result = fit(jax.random.key(0), {"w": 0.0}, {"x": x, "y": 2 * x},
+        >>> result = jr.fit(jax.random.key(0), {"w": 0.0}, {"x": x, "y": 2 * x},
         ...     loss=loss, optimizer=optax.adam(0.1), num_steps=300, batch_size=16)
         >>> round(float(result.params["w"]), 2), result.step
         (2.0, 300)
+
+        A callback every 100 steps, returning a metric that the history keeps:
+
+        >>> def callback(step, params, metrics):
+        ...     return {"w": params["w"], "mean_loss": metrics["loss"].mean()}
+        >>> result = jr.fit(jax.random.key(0), {"w": 0.0}, {"x": x, "y": 2 * x},
+        ...     loss=loss, optimizer=optax.adam(0.1), num_steps=300, batch_size=16,
+        ...     callback=callback, callback_every=100)
+        >>> result.history["callback_step"].tolist()
+        [100, 200, 300]
+        >>> bool(result.history["w"][-1] == result.params["w"])
+        True
     """
-    _check_data(data, batch_size)
-    if num_steps < 0:
-        raise ValueError(f"fit: num_steps must be >= 0, got {num_steps}")
-    if patience is not None and validation_loss is None:
-        raise ValueError("fit: patience needs validation_loss")
+    _check_options(
+        loss, optimizer, data, num_steps, batch_size, chunk_size, start_step,
+        callback, callback_every, validation_loss, patience, return_best,
+    )  # fmt: skip
     if opt_state is None:
-        opt_state = _cached(_jit_init, optimizer)(params)
+        opt_state = _step.compiled_init(optimizer)(params)
     reporting = _progress.wanted(progress) or validation_loss is not None
     if chunk_size is None:
         chunk_size = max(1, math.ceil(num_steps / 20)) if reporting else num_steps
     chunk_size = max(1, min(chunk_size, num_steps))
-    masked = num_steps % chunk_size != 0
-    chunk = _compiled_chunk(loss, optimizer, chunk_size, masked, batch_size)
+    plan = list(_plan(start_step, num_steps, chunk_size, callback_every))
+    length = min(chunk_size, callback_every or chunk_size)
+    stops = [start_step] + [stop for stop, _, _ in plan]
+    masked = any(b - a != length for a, b in itertools.pairwise(stops))
+    chunk = _step.compiled_chunk(loss, optimizer, length, masked, batch_size)
     if mesh is not None:
         mesh = parallel.auto_mesh(mesh)
     context = jax.set_mesh(mesh) if mesh is not None else contextlib.nullcontext()
@@ -322,25 +229,153 @@ def fit(
         validate = jax.jit(validation_loss) if validation_loss is not None else None
         bar = _progress.Progress(progress, num_steps)
         state = (params, opt_state, start_step)
-        run = (chunk, chunk_size, validate, patience, bar)
-        return _loop(key, state, data, num_steps, *run)
+        hooks = _Hooks(validate, patience, return_best, callback, bar)
+        return _loop(key, state, data, plan, chunk, hooks)
 
 
-def _loop(key, state, data, num_steps, chunk, length, validate, patience, bar):
-    """The chunks of :func:`fit`, with its history, validation and progress.
+def _positive(name: str, value: Any, *, zero: bool = False) -> None:
+    """Raises unless ``value`` is a Python int ``>= 1`` (``>= 0`` with ``zero``)."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"fit: {name} must be an int, got {value!r}")
+    if value < (0 if zero else 1):
+        raise ValueError(f"fit: {name} must be >= {0 if zero else 1}, got {value}")
 
-    Without validation, a chunk's metrics are read back while the next chunk
-    runs, so that the host's work between chunks overlaps the device's.
+
+def _check_options(loss, optimizer, data, num_steps, batch_size, chunk_size,
+                   start_step, callback, callback_every, validation_loss, patience,
+                   return_best):  # fmt: skip
+    """The checks of :func:`fit`'s arguments, before anything is traced."""
+    _check_data(data, batch_size)
+    _step.check_loss("fit", loss, with_data=data is not None)
+    init, update = getattr(optimizer, "init", None), getattr(optimizer, "update", None)
+    if not (callable(init) and callable(update)):
+        raise TypeError(
+            "fit: optimizer must be an optax GradientTransformation (with init "
+            f"and update), got {optimizer!r}"
+        )
+    _positive("num_steps", num_steps, zero=True)
+    _positive("start_step", start_step, zero=True)
+    if chunk_size is not None:
+        _positive("chunk_size", chunk_size)
+    if patience is not None and validation_loss is None:
+        raise ValueError("fit: patience needs validation_loss")
+    if return_best and validation_loss is None:
+        raise ValueError("fit: return_best=True needs validation_loss")
+    if callback is None and callback_every is not None:
+        raise ValueError(f"fit: callback_every={callback_every!r} needs a callback")
+    if callback is not None:
+        if not callable(callback):
+            raise TypeError(f"fit: callback must be callable, got {callback!r}")
+        if callback_every is None:
+            raise ValueError("fit: callback needs callback_every, a number of steps")
+        _positive("callback_every", callback_every)
+
+
+def _plan(start: int, num_steps: int, chunk_size: int, every: int | None
+          ) -> Iterator[tuple[int, bool, bool]]:  # fmt: skip
+    """``(stop, validate, call)`` for each compiled call, in order.
+
+    A call runs the steps up to ``stop``; chunks of ``chunk_size`` steps from
+    ``start`` end where validation happens, multiples of ``every`` where the
+    callback is called, and calls end at both, so a callback changes where
+    calls end but not where validation happens.
+    """
+    end, step = start + num_steps, start
+    while step < end:
+        chunk_end = min(end, start + ((step - start) // chunk_size + 1) * chunk_size)
+        stop = chunk_end
+        if every is not None:
+            stop = min(stop, (step // every + 1) * every)
+        yield stop, stop == chunk_end, every is not None and stop % every == 0
+        step = stop
+
+
+class _Hooks(NamedTuple):
+    """What runs between the chunks of :func:`fit`."""
+
+    validate: Callable[[Any], Any] | None
+    patience: int | None
+    return_best: bool
+    callback: Callback | None
+    bar: _progress.Progress
+
+
+class _Calls:
+    """The callback's calls: the metrics since the last one, and what it returned."""
+
+    def __init__(self, callback: Callback | None) -> None:
+        self.callback, self.since = callback, 0
+        self.steps: list[int] = []
+        self.returned: list[dict[str, np.ndarray]] = []
+
+    def __call__(self, step: int, params: Any, chunks: list[dict]) -> None:
+        """Calls the callback with the metrics of ``chunks`` since the last call."""
+        recent = _concatenate(chunks[self.since :])
+        self.since = len(chunks)
+        out = self.callback(step, params, recent)
+        if out is None:
+            out = {}
+        if not isinstance(out, Mapping):
+            raise TypeError(
+                "fit: callback must return None or a dict of metrics, got "
+                f"{type(out).__name__} at step {step}"
+            )
+        taken = set(_RESERVED) | set(recent)
+        clash = [k for k in out if not isinstance(k, str) or k in taken]
+        if clash:
+            raise ValueError(
+                f"fit: the callback's metric names {clash} clash with the "
+                f"history's {sorted(taken)}: rename them"
+            )
+        if self.returned and set(out) != set(self.returned[0]):
+            raise ValueError(
+                f"fit: the callback returned metrics {sorted(out)} at step {step}, "
+                f"but {sorted(self.returned[0])} at step {self.steps[0]}: "
+                "return the same names at every call"
+            )
+        self.steps.append(step)
+        self.returned.append({k: np.asarray(v) for k, v in out.items()})
+
+    def history(self) -> dict[str, np.ndarray]:
+        """``callback_step`` and each returned metric, one row per call."""
+        history = {"callback_step": np.array(self.steps, dtype=np.int64)}
+        for name in self.returned[0] if self.returned else ():
+            values = [r[name] for r in self.returned]
+            if len({v.shape for v in values}) > 1:
+                raise ValueError(
+                    f"fit: the callback's metric {name!r} changed shape between "
+                    f"calls: {sorted({v.shape for v in values})}"
+                )
+            history[name] = np.stack(values)
+        return history
+
+
+def _concatenate(chunks: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    if not chunks:
+        return {"loss": np.zeros(0)}
+    return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
+
+
+def _loop(key, state, data, plan, chunk, hooks: _Hooks) -> FitResult:
+    """The chunks of :func:`fit`, with its history, callback, validation, progress.
+
+    A chunk's metrics are read back (and the callback called) while the next
+    chunk runs, so that the host's work between chunks overlaps the device's;
+    only validation waits for the chunk it validates.
     """
     params, opt_state, start = state
-    end, step = start + num_steps, start
+    validate, bar = hooks.validate, hooks.bar
+    step = start
     chunks: list[dict[str, np.ndarray]] = []
     checks: list[tuple[int, float]] = []
+    calls = _Calls(hooks.callback)
     best, waited, pending = state, 0, None
 
-    def record(metrics: dict, done: int, upto: int) -> None:
+    def record(metrics: dict, done: int, upto: int, params: Any, call: bool) -> None:
         chunks.append({k: np.asarray(m)[:done] for k, m in metrics.items()})
         bar.update(upto - start, chunks[-1]["loss"])
+        if call:
+            calls(upto, params, chunks)
 
     def improved() -> bool:  # validates the current params; whether they are best
         checks.append((step, float(validate(params))))
@@ -349,14 +384,13 @@ def _loop(key, state, data, num_steps, chunk, length, validate, patience, bar):
     if validate is not None:
         improved()
     try:
-        while step < end:
-            params, opt_state, metrics = chunk(key, params, opt_state, data, step, end)
-            done = min(length, end - step)
-            step += done
+        for stop, validating, calling in plan:
+            params, opt_state, metrics = chunk(key, params, opt_state, data, step, stop)
+            done, step = stop - step, stop
             if pending is not None:
                 record(*pending)
-            pending = (metrics, done, step)
-            if validate is None:
+            pending = (metrics, done, step, params, calling)
+            if validate is None or not validating:
                 continue
             record(*pending)
             pending = None
@@ -364,17 +398,18 @@ def _loop(key, state, data, num_steps, chunk, length, validate, patience, bar):
                 best, waited = (params, opt_state, step), 0
             else:
                 waited += 1
-                if patience is not None and waited >= patience:
+                if hooks.patience is not None and waited >= hooks.patience:
                     break
         if pending is not None:
             record(*pending)
     finally:
         bar.close()
-    history = {"loss": np.zeros(0)}
-    if chunks:
-        history = {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
-    if validate is None:
-        return FitResult(params, opt_state, history, step)
-    history["validation_step"] = np.array([s for s, _ in checks])
-    history["validation_loss"] = np.array([v for _, v in checks])
-    return FitResult(best[0], best[1], history, best[2])
+    history = _concatenate(chunks)
+    if hooks.callback is not None:
+        history |= calls.history()
+    if validate is not None:
+        history["validation_step"] = np.array([s for s, _ in checks])
+        history["validation_loss"] = np.array([v for _, v in checks])
+    if hooks.return_best:
+        return FitResult(best[0], best[1], history, best[2])
+    return FitResult(params, opt_state, history, step)

@@ -1,4 +1,4 @@
-"""Tests of jaxreparam.fit (make_step, fit) and jaxreparam.checkpoint."""
+"""Tests of ``jr.fit`` and ``jr.make_step`` (jaxreparam.train) and ``jr.checkpoint``."""
 
 import jax
 import jax.numpy as jnp
@@ -8,8 +8,7 @@ import pytest
 
 import jaxreparam as jr
 from jaxreparam import checkpoint
-from jaxreparam.train import _fit as fit_module
-from jaxreparam.train import fit, make_step
+from jaxreparam.train import _step, fit, make_step
 
 NUM_EXAMPLES, DIM = 96, 3
 
@@ -29,7 +28,9 @@ def _loss(key, params, batch):
         scale = NUM_EXAMPLES / batch["y"].shape[0]
         return scale * jnp.sum(-0.5 * residual**2 / 0.09) - 0.5 * jnp.sum(w**2)
 
-    expected = jr.estimators.pathwise(key, params, log_joint, jr.normal, num_samples=4)
+    expected = jr.estimators.pathwise(
+        key, params, family=jr.normal, f=log_joint, num_samples=4
+    )
     loss = -(expected + jnp.sum(jr.normal.entropy(params)))
     return loss, {"index": batch["index"], "min_scale": jnp.exp(params.log_scale).min()}
 
@@ -101,7 +102,7 @@ def test_fit_compiles_once_and_chunking_changes_nothing(key):
         batch_size=20, progress=False, **options,
     )  # fmt: skip
     chunked = run(chunk_size=8)  # 7 chunks, the last one masked
-    compiled = fit_module._compiled_chunk(loss, OPTIMIZER, 8, True, 20)
+    compiled = _step.compiled_chunk(loss, OPTIMIZER, 8, True, 20)
     assert compiled._cache_size() == 1  # one compilation for the 7 chunks
     traced = len(traces)
     run(chunk_size=8)
@@ -183,14 +184,18 @@ def test_params_never_leave_their_domain(key):
     assert np.any(naive_fit.history["scale"] < 0)
 
 
-def test_early_stopping_returns_the_best_params(key):
-    """Descent from 0 towards 3, validated against 1: stops past 1, returns ~1."""
-    loss = lambda key, p: (p - 3.0) ** 2
-    result = fit(
-        key, jnp.float32(0.0), loss=loss, optimizer=optax.sgd(0.01), num_steps=1000,
-        chunk_size=5, validation_loss=lambda p: (p - 1.0) ** 2, patience=3,
-        progress=False,
+def _descent(key, **options):
+    """Descent from 0 towards 3 validated against 1: the validation loss turns."""
+    return fit(
+        key, jnp.float32(0.0), loss=lambda key, p: (p - 3.0) ** 2,
+        optimizer=optax.sgd(0.01), num_steps=1000, chunk_size=5,
+        validation_loss=lambda p: (p - 1.0) ** 2, progress=False, **options,
     )  # fmt: skip
+
+
+def test_early_stopping_returns_the_best_params(key):
+    """Stops 3 evaluations past the best, at ~1; with return_best, returns it."""
+    result = _descent(key, patience=3, return_best=True)
     steps, values = result.history["validation_step"], result.history["validation_loss"]
     best = int(np.argmin(values))
     assert result.step == steps[best] < 1000
@@ -199,6 +204,169 @@ def test_early_stopping_returns_the_best_params(key):
     np.testing.assert_allclose((result.params - 1.0) ** 2, values[best], rtol=1e-6)
     assert values[best - 1] > values[best]
     assert values[best + 1] > values[best]
+
+
+@pytest.mark.parametrize("patience", [None, 3])
+@pytest.mark.parametrize("return_best", [False, True])
+def test_return_best_is_its_own_option(key, patience, return_best):
+    """Validation alone records; patience stops; return_best picks the params."""
+    result = _descent(key, patience=patience, return_best=return_best)
+    steps, values = result.history["validation_step"], result.history["validation_loss"]
+    best = int(np.argmin(values))
+    assert 0 < best < len(values) - 3  # the validation loss really turned
+    last = steps[-1] if patience else 1000
+    assert len(result.history["loss"]) == last
+    if patience is not None:
+        assert len(values) == best + 4
+    else:
+        assert steps.tolist() == list(range(0, 1001, 5))  # every chunk, to the end
+    step = steps[best] if return_best else last
+    assert result.step == step
+    # The params are those of an uninterrupted fit of `step` steps, bit for bit.
+    plain = fit(
+        key, jnp.float32(0.0), loss=lambda key, p: (p - 3.0) ** 2,
+        optimizer=optax.sgd(0.01), num_steps=int(step), chunk_size=5, progress=False,
+    )  # fmt: skip
+    np.testing.assert_array_equal(result.params, plain.params)
+    np.testing.assert_allclose(
+        (result.params - 1.0) ** 2, values[list(steps).index(step)]
+    )
+
+
+def _callback_fit(key, **options):
+    """Most of these fits reuse one compiled chunk: 5 steps, masked."""
+    defaults = {"loss": _loss, "optimizer": OPTIMIZER, "batch_size": 20}
+    defaults |= {"chunk_size": 5}
+    return fit(key, _params(), _data(), progress=False, **(defaults | options))
+
+
+def test_callback_every_n_steps_changes_nothing_and_is_recorded(key):
+    calls = []
+
+    def callback(step, params, metrics):
+        calls.append((step, params, metrics))
+        mean = jnp.mean(params.loc)  # a device computation, as an evaluation is
+        return {"mean_loc": mean, "recent": metrics["loss"].mean(), "pair": [1, step]}
+
+    # Chunks of 5 steps, also cut at 7, 14, 21, 28: against one chunk of 30.
+    result = _callback_fit(key, num_steps=30, callback=callback, callback_every=7)
+    whole = _callback_fit(key, num_steps=30, chunk_size=None)
+    for a, b in zip(
+        jax.tree.leaves((result.params, result.opt_state)),
+        jax.tree.leaves((whole.params, whole.opt_state)),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(a, b)  # bit-identical
+    for name in ("loss", "index", "min_scale"):
+        np.testing.assert_array_equal(result.history[name], whole.history[name])
+    assert result.step == 30
+    assert [step for step, _, _ in calls] == [7, 14, 21, 28]
+    for i, (_, _, metrics) in enumerate(calls):
+        assert set(metrics) == {"loss", "index", "min_scale"}
+        np.testing.assert_array_equal(
+            metrics["loss"], result.history["loss"][7 * i : 7 * (i + 1)]
+        )
+        assert metrics["index"].shape == (7, 20)
+    # The params passed at step 14 are those of a 14-step fit.
+    at_14 = _callback_fit(key, num_steps=14)
+    for a, b in zip(jax.tree.leaves(calls[1][1]), jax.tree.leaves(at_14.params),
+                    strict=True):  # fmt: skip
+        np.testing.assert_array_equal(a, b)
+    history = result.history
+    np.testing.assert_array_equal(history["callback_step"], [7, 14, 21, 28])
+    np.testing.assert_array_equal(history["pair"], [[1, 7], [1, 14], [1, 21], [1, 28]])
+    np.testing.assert_allclose(
+        history["recent"], result.history["loss"][:28].reshape(4, 7).mean(axis=1)
+    )
+    np.testing.assert_array_equal(
+        history["mean_loc"], [np.mean(p.loc) for _, p, _ in calls]
+    )
+    assert len(history["loss"]) == 30
+
+
+def test_callback_steps_are_counted_from_the_first_fit(key):
+    """Resumed at step 11 with callback_every=7: called at 14, 21 and 28."""
+    steps, sizes = [], []
+
+    def callback(step, params, metrics):
+        steps.append(step)
+        sizes.append(len(metrics["loss"]))
+
+    first = _callback_fit(key, num_steps=11)
+    result = fit(
+        key, first.params, _data(), loss=_loss, optimizer=OPTIMIZER, batch_size=20,
+        num_steps=19, opt_state=first.opt_state, start_step=11, callback=callback,
+        callback_every=7, chunk_size=5, progress=False,
+    )  # fmt: skip
+    assert steps == [14, 21, 28]
+    assert sizes == [3, 7, 7]  # the steps since the resumed fit's start
+    whole = _callback_fit(key, num_steps=30, chunk_size=None)
+    for a, b in zip(jax.tree.leaves(result.params), jax.tree.leaves(whole.params),
+                    strict=True):  # fmt: skip
+        np.testing.assert_array_equal(a, b)
+    assert result.history["callback_step"].tolist() == [14, 21, 28]
+
+
+def test_callback_leaves_validation_where_it_was(key):
+    options = {"validation_loss": lambda p: jnp.sum(p.loc**2), "num_steps": 22}
+    plain = _callback_fit(key, **options)
+    called = _callback_fit(key, callback=lambda *_: None, callback_every=7, **options)
+    for name in ("validation_step", "validation_loss", "loss"):
+        np.testing.assert_array_equal(called.history[name], plain.history[name])
+    assert plain.history["validation_step"].tolist() == [0, 5, 10, 15, 20, 22]
+    assert called.history["callback_step"].tolist() == [7, 14, 21]
+
+
+@pytest.mark.parametrize(
+    ("returned", "error", "match"),
+    [
+        (1.0, TypeError, "callback must return None or a dict"),
+        ({"loss": 1.0}, ValueError, "clash"),
+        ({"min_scale": 1.0}, ValueError, "clash"),
+        ({"callback_step": 1.0}, ValueError, "clash"),
+    ],
+)
+def test_callback_refuses_bad_metrics(key, returned, error, match):
+    with pytest.raises(error, match=match):
+        _callback_fit(key, num_steps=14, callback=lambda *_: returned, callback_every=7)
+
+
+def test_callback_metrics_keep_their_names_and_shapes(key):
+    names = iter([{"a": 1.0}, {"b": 1.0}])
+    with pytest.raises(ValueError, match="same names"):
+        _callback_fit(
+            key, num_steps=14, callback=lambda *_: next(names), callback_every=7
+        )
+    shapes = iter([{"a": 1.0}, {"a": [1.0, 2.0]}])
+    with pytest.raises(ValueError, match="changed shape"):
+        _callback_fit(
+            key, num_steps=14, callback=lambda *_: next(shapes), callback_every=7
+        )
+
+
+def test_fit_says_which_loss_signatures_it_expects(key):
+    options = {"optimizer": optax.sgd(0.1), "num_steps": 1, "progress": False}
+    data = {"x": jnp.ones(4)}
+    with pytest.raises(TypeError, match=r"loss\(key, params, batch\) with data"):
+        fit(key, 0.0, data, loss=lambda key, params: params**2, **options)
+    with pytest.raises(TypeError, match=r"loss\(key, params\) without data"):
+        fit(key, 0.0, loss=lambda key, params, batch: params**2, **options)
+    with pytest.raises(TypeError, match=r"signature is \(key\)"):
+        fit(key, 0.0, loss=lambda key: 0.0, **options)
+    with pytest.raises(TypeError, match="loss must be callable"):
+        fit(key, 0.0, loss=2.0, **options)
+    with pytest.raises(TypeError, match="GradientTransformation"):
+        fit(key, 0.0, loss=lambda k, p: p**2, optimizer=optax.sgd, num_steps=1)
+    step = make_step(lambda key, params: params**2, optax.sgd(0.1))
+    with pytest.raises(TypeError, match=r"make_step: .*loss\(key, params, batch\)"):
+        step(key, 1.0, optax.sgd(0.1).init(1.0), data)
+
+    def either(key, params, batch=None):  # takes both: fits with and without data
+        return (params - (0.0 if batch is None else jnp.mean(batch["x"]))) ** 2
+
+    with_data = fit(jax.random.clone(key), 0.0, data, loss=either, **options)
+    without = fit(jax.random.clone(key), 0.0, loss=either, **options)
+    assert float(with_data.params) > 0.0 == float(without.params)
 
 
 def test_progress_lines_and_the_ci_rule(key, capsys, monkeypatch):
@@ -257,7 +425,13 @@ def test_checkpoint_refuses_a_mismatched_template(tmp_path):
         ({"data": {"x": jnp.zeros(3)}, "batch_size": 4}, "batch_size must be"),
         ({"data": {"x": jnp.zeros(3), "y": jnp.zeros(2)}}, "leading axis"),
         ({"patience": 2}, "patience needs validation_loss"),
+        ({"return_best": True}, "return_best=True needs validation_loss"),
         ({"num_steps": -1}, "num_steps"),
+        ({"chunk_size": 0}, "chunk_size must be >= 1"),
+        ({"start_step": -3}, "start_step must be >= 0"),
+        ({"callback": print}, "callback needs callback_every"),
+        ({"callback_every": 5}, "callback_every=5 needs a callback"),
+        ({"callback": print, "callback_every": 0}, "callback_every must be >= 1"),
     ],
 )
 def test_fit_refuses_bad_options(key, options, match):
