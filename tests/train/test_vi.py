@@ -14,6 +14,7 @@ import optax
 import pytest
 import scipy.stats
 
+import jaxreparam as jr
 from jaxreparam import bijectors, vi
 from jaxreparam.distributions import _multivariate_normal as mvn
 from jaxreparam.train import fit
@@ -309,3 +310,134 @@ def test_logistic_demo_prints_progress_elbo_and_accuracy(capsys):
     assert losses.shape == (300,)
     assert losses[-50:].mean() < losses[:50].mean()  # it fitted
     assert result["test_accuracy"] > 0.9  # a majority-class guess gets 0.63
+
+
+# --------------------------------------------------------------------------- #
+# One ELBO: vi's loss is jr.objectives.elbo of the base Gaussian, pulled back.
+
+
+def test_vi_elbo_is_the_objectives_elbo_of_the_pulled_back_target(key):
+    params, guide = vi.make_guide(EXAMPLE, CONSTRAINTS, init_scale=0.5)
+    pulled = vi.pull_back(_image_log_density, guide.bijector)
+    for options in OPTIONS:
+        ours = vi.elbo(
+            jax.random.clone(key), params, guide, _image_log_density, num_samples=5,
+            **options,
+        )  # fmt: skip
+        theirs = jr.objectives.elbo(
+            jax.random.clone(key),
+            params.base,
+            guide.base,
+            pulled,
+            num_samples=5,
+            **options,
+        )
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    # The guide is a transformed family: log q of a draw through the inverse
+    # equals the one-pass log q of sample_and_log_prob.
+    latents, log_q = guide.sample_and_log_prob(jax.random.clone(key), params, (50,))
+    np.testing.assert_allclose(guide.log_prob(params, latents), log_q, rtol=1e-4)
+    assert isinstance(guide.family, jr.Family)
+
+
+# --------------------------------------------------------------------------- #
+# Where a guide starts.
+
+
+def test_guides_start_where_they_say():
+    key = jax.random.key(3)
+    # From given values, with the given scale.
+    start = {"rate": 2.5, "w": jnp.array([0.5, -1.0])}
+    params, guide = vi.make_guide(start, {"rate": "positive", "w": "real"},
+                                  init_scale=0.3)  # fmt: skip
+    jax.tree.map(np.testing.assert_allclose, guide.median(params), start)
+    np.testing.assert_allclose(jnp.exp(params.base.log_scale_diag), 0.3, rtol=1e-6)
+    params, guide = vi.make_guide(start, kind="full_rank", init_scale=0.7)
+    covariance = mvn.covariance(params.base)
+    np.testing.assert_allclose(covariance, 0.49 * np.eye(3), rtol=1e-6, atol=1e-7)
+    # From a draw of a prior family.
+    prior = jr.normal.init(loc=jnp.array([1.0, -2.0, 0.5]), scale=2.0)
+    drawn = vi.prior_draw(key, jr.normal, prior)
+    np.testing.assert_array_equal(drawn, jr.normal.sample(jax.random.clone(key), prior))
+    params, guide = vi.make_guide(drawn)
+    np.testing.assert_allclose(guide.median(params), drawn, rtol=1e-6)
+
+    # From a sampler of a pytree, constrained latents included.
+    def sampler(key):
+        a, b = jax.random.split(key)
+        return {"rate": jax.random.gamma(a, 3.0), "w": jax.random.normal(b, (2,))}
+
+    drawn = vi.prior_draw(jax.random.key(4), sampler)
+    params, guide = vi.make_guide(drawn, {"rate": "positive", "w": "real"})
+    jax.tree.map(
+        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6),
+        guide.median(params),
+        drawn,
+    )
+    with pytest.raises(TypeError, match="needs its params"):
+        vi.prior_draw(jax.random.key(5), jr.normal)
+    with pytest.raises(TypeError, match="prior must be"):
+        vi.prior_draw(jax.random.key(5), 3.0)
+
+
+# --------------------------------------------------------------------------- #
+# Minibatches: the likelihood scaled to the data set.
+
+
+def _normal_mean_problem():
+    """mu ~ N(0, 1), x_i ~ N(mu, 1), N = 12: posterior N(sum x / 13, 1 / 13)."""
+    data = {"x": 1.5 + jax.random.normal(jax.random.key(21), (12,))}
+    log_prior = lambda latents: -0.5 * latents["mu"] ** 2
+    log_likelihood = lambda latents, example: -0.5 * (example["x"] - latents["mu"]) ** 2
+    return data, log_prior, log_likelihood
+
+
+def test_minibatch_elbos_average_to_the_full_batch_elbo(key):
+    data, log_prior, log_likelihood = _normal_mean_problem()
+    full_joint = lambda latents, batch: (
+        log_prior(latents)
+        + jnp.sum(jax.vmap(log_likelihood, (None, 0))(latents, batch))
+    )
+    scaled = vi.minibatch_log_joint(log_prior, log_likelihood, num_data=12)
+    params, guide = vi.make_guide({"mu": 0.3}, init_scale=0.8)
+    full = vi.make_elbo_loss(guide, full_joint, num_samples=4)
+    minibatch = vi.make_elbo_loss(guide, scaled, num_samples=4)
+    loss = lambda f, b: jax.value_and_grad(lambda p: f(jax.random.clone(key), p, b))(
+        params
+    )
+    full_value, full_grad = loss(full, data)
+    # The same draws on every batch of a partition: the mean is the full ELBO.
+    batches = [{"x": data["x"][i : i + 3]} for i in range(0, 12, 3)]
+    values, grads = zip(*(loss(minibatch, b) for b in batches), strict=True)
+    np.testing.assert_allclose(np.mean(values), full_value, rtol=1e-5)
+    mean_grad = jax.tree.map(lambda *g: np.mean(g, axis=0), *grads)
+    jax.tree.map(
+        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6),
+        mean_grad,
+        full_grad,
+    )
+    assert np.std(values) > 0.1  # the batches differ: the test could fail
+    np.testing.assert_allclose(
+        scaled({"mu": 0.3}, data), full_joint({"mu": 0.3}, data), rtol=1e-6
+    )
+    with pytest.raises(ValueError, match="num_data"):
+        vi.minibatch_log_joint(log_prior, log_likelihood, num_data=0)
+
+
+def test_minibatch_fit_recovers_the_posterior():
+    data, log_prior, log_likelihood = _normal_mean_problem()
+    mean, sd = float(jnp.sum(data["x"]) / 13), 1 / math.sqrt(13)
+    fitted = []
+    for seed in range(SEEDS):
+        guide, result = vi.fit(
+            jax.random.key(seed), {"mu": 0.0}, data, log_prior=log_prior,
+            log_likelihood=log_likelihood, batch_size=4, num_samples=4,
+            optimizer=optax.adam(optax.cosine_decay_schedule(0.05, 1500, 0.02)),
+            num_steps=1500, progress=False,
+        )  # fmt: skip
+        base = result.params.base
+        fitted.append([base.loc[0], jnp.exp(base.log_scale_diag[0])])
+    _assert_recovers(np.array(fitted), np.array([mean, sd]), "minibatch posterior")
+    with pytest.raises(ValueError, match="log_prior and log_likelihood"):
+        vi.fit(jax.random.key(0), {"mu": 0.0}, data, log_prior=log_prior,
+               optimizer=optax.adam(0.1), num_steps=1)  # fmt: skip
