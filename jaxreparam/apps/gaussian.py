@@ -1,4 +1,4 @@
-"""Fits a diagonal Gaussian to a correlated Gaussian; compares gradient variance.
+"""Fits a diagonal Gaussian to a correlated Gaussian; compares gradient estimators.
 
 The target is ``p = N(m, S)`` in ``D = 4`` dimensions with correlated
 coordinates. The variational family is a diagonal Gaussian, a batch of ``D``
@@ -6,14 +6,20 @@ coordinates. The variational family is a diagonal Gaussian, a batch of ``D``
 closed-form answer: ``loc = m`` and ``scale_i = 1 / sqrt((S^-1)_ii)``, the
 conditional standard deviations, narrower than the marginal ones.
 
-The loss is the negative ELBO, ``-(E_q[log p(z)] + H(q))``, with the expectation
-estimated by ``jr.estimators.pathwise`` and the entropy in closed form. It is
-minimised by optax's adam in a jitted ``lax.scan`` over chunks of steps, with
-progress reported between chunks. Then the variance of the loss's gradient is
-measured, at the start and at the fit, under the pathwise and the score-function
-estimators, and the score function with a control variate whose expectation is
-differentiated pathwise (``jr.estimators.score_function_control_variate``: the
-Taylor expansion of ``log_target`` around the mean of q, Grathwohl et al.'s LAX).
+Everything is the library's:
+
+* the loss is the negative ELBO, ``jr.objectives.make_elbo_loss`` with the
+  entropy in closed form (``entropy="analytic"``, Stan's ADVI), its expectation
+  estimated by ``jr.estimators.pathwise``;
+* ``jr.fit`` minimises it with optax's adam in compiled chunks, and calls back
+  every ``--report-every`` steps to print the -ELBO and the distance to the
+  exact answer, which it records in its history;
+* ``jr.diagnostics.compare`` then draws the loss's gradient under many keys, at
+  the start and at the fit, for the same ELBO under three estimators: pathwise,
+  score function, and score function with a control variate whose expectation
+  is differentiated pathwise (``jr.estimators.score_function_control_variate``,
+  the Taylor expansion of ``log_target`` around the mean of q, Grathwohl et
+  al.'s LAX), and reports each gradient's variance and signal-to-noise ratio.
 
 Run it with ``python -m jaxreparam gaussian --help``.
 """
@@ -21,11 +27,8 @@ Run it with ``python -m jaxreparam gaussian --help``.
 from __future__ import annotations
 
 import argparse
-import functools
 import math
-import os
 import pathlib
-import sys
 import time
 from typing import Any
 
@@ -40,20 +43,21 @@ __all__ = [
     "DESCRIPTION",
     "add_arguments",
     "exact_fit",
-    "gradient_variance",
+    "gradient_report",
     "main",
-    "make_loss",
+    "make_losses",
     "optimal_loss",
     "run",
     "target",
 ]
 
-DESCRIPTION = "fit a diagonal Gaussian to a correlated one; compare gradient variance"
+DESCRIPTION = "fit a diagonal Gaussian to a correlated one; compare gradient estimators"
 ESTIMATORS = {
     "pathwise": jr.estimators.pathwise,
     "score function": jr.estimators.score_function,
     "control variate": jr.estimators.score_function_control_variate,
 }
+WIDTHS = (6, 10, 17, 17)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,6 +68,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--num-samples", type=int, default=8, help="Monte Carlo draws per gradient"
     )
     parser.add_argument("--learning-rate", type=float, default=0.1, help="adam's")
+    parser.add_argument(
+        "--report-every",
+        type=int,
+        default=None,
+        help="steps between progress lines (default: a tenth of --steps)",
+    )
     parser.add_argument(
         "--variance-draws",
         type=int,
@@ -99,81 +109,67 @@ def optimal_loss(covariance: jax.Array) -> jax.Array:
     return 0.5 * (jnp.sum(jnp.log(diagonal)) - diagonal.size * math.log(2 * math.pi))
 
 
-def make_loss(estimator, log_target, num_samples: int):
-    """The negative ELBO ``loss(key, params)`` under ``estimator``."""
+def make_losses(log_target, num_samples: int) -> dict[str, Any]:
+    """The negative ELBO ``loss(key, params)`` under each estimator of ``ESTIMATORS``.
 
-    def loss(key, params):
-        expected = estimator(
-            key, params, log_target, jr.normal, num_samples=num_samples
+    The entropy is in closed form, so the Monte Carlo integrand is
+    ``log_target`` alone, which does not depend on the params, as the
+    control-variate estimator requires.
+    """
+    return {
+        name: jr.objectives.make_elbo_loss(
+            jr.normal,
+            log_target,
+            num_samples=num_samples,
+            estimator=estimator,
+            entropy="analytic",
         )
-        return -(expected + jnp.sum(jr.normal.entropy(params)))
-
-    return loss
-
-
-def _fit(key, loss, params, optimizer, steps: int, report) -> tuple[Any, np.ndarray]:
-    """Minimises ``loss`` in a jitted scan over chunks; ``report(done, losses)``."""
-
-    @functools.partial(jax.jit, static_argnums=3)
-    def chunk(params, opt_state, first, length):
-        def step(carry, index):
-            params, opt_state = carry
-            value, grads = jax.value_and_grad(loss, argnums=1)(
-                jax.random.fold_in(key, index), params
-            )
-            updates, opt_state = optimizer.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), value
-
-        indices = first + jnp.arange(length)
-        return jax.lax.scan(step, (params, opt_state), indices)
-
-    opt_state = optimizer.init(params)
-    size = max(1, math.ceil(steps / 20))
-    losses = []
-    for first in range(0, steps, size):
-        length = min(size, steps - first)
-        (params, opt_state), values = chunk(params, opt_state, first, length)
-        losses.append(np.asarray(values))
-        report(first + length, losses[-1])
-    return params, np.concatenate(losses) if losses else np.zeros(0)
+        for name, estimator in ESTIMATORS.items()
+    }
 
 
-def _progress(steps: int):
-    """A tqdm bar on a terminal outside CI; plain printed lines otherwise."""
-    tqdm = None
-    if sys.stdout.isatty() and not os.environ.get("CI"):
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:
-            pass
-    if tqdm is not None:
-        bar = tqdm(total=steps, desc="fitting")
+def gradient_report(
+    statistics: dict[str, jr.diagnostics.GradientStatistics],
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Mean variance and mean SNR per estimator and params leaf (and ``"all"``).
 
-        def report(done, losses):
-            bar.update(done - bar.n)
-            bar.set_postfix(loss=f"{losses.mean():.4f}")
-            if done == steps:
-                bar.close()
+    Args:
+        statistics: estimator name -> its ``jr.diagnostics.GradientStatistics``.
 
-        return report
-
-    def report(done, losses):
-        print(f"  step {done:>6}/{steps}   -ELBO {losses.mean():10.4f}", flush=True)
-
+    Returns:
+        ``{"variance": table, "snr": table}``, each ``table[name][leaf]`` the
+        average over the leaf's elements (SNRs that are ``nan`` left out).
+    """
+    report: dict[str, dict[str, dict[str, float]]] = {"variance": {}, "snr": {}}
+    for name, stats in statistics.items():
+        for field, tree in (("variance", stats.variance), ("snr", stats.snr)):
+            paths = jax.tree_util.tree_flatten_with_path(tree)[0]
+            leaves = {
+                jax.tree_util.keystr(path, simple=True, separator="."): np.asarray(v)
+                for path, v in paths
+            }
+            leaves["all"] = np.concatenate([v.ravel() for v in leaves.values()])
+            report[field][name] = {k: float(np.nanmean(v)) for k, v in leaves.items()}
     return report
 
 
-def gradient_variance(key, loss, params, draws: int) -> dict[str, float]:
-    """Variance of ``grad loss`` over ``draws`` keys: per leaf and overall mean."""
-    grads = jax.jit(jax.vmap(jax.grad(loss, argnums=1), (0, None)))(
-        jax.random.split(key, draws), params
-    )
-    variances = [np.var(np.asarray(g), axis=0, ddof=1) for g in grads]
-    result = {
-        name: float(v.mean()) for name, v in zip(grads._fields, variances, strict=True)
-    }
-    result["all"] = float(np.concatenate([v.ravel() for v in variances]).mean())
-    return result
+def _reporter(exact_loc: jax.Array, exact_scale: jax.Array):
+    """The callback of ``jr.fit``: prints a line, returns the errors to record."""
+    columns = ("step", "-ELBO", "max |loc error|", "max |scale error|")
+    print("  " + "  ".join(f"{c:>{w}}" for c, w in zip(columns, WIDTHS, strict=True)))
+
+    def callback(step: int, params: Any, metrics: dict[str, np.ndarray]):
+        fitted = jr.normal.to_natural(params)
+        loc_error = jnp.max(jnp.abs(fitted["loc"] - exact_loc))
+        scale_error = jnp.max(jnp.abs(fitted["scale"] - exact_scale))
+        print(
+            f"  {step:>6}  {metrics['loss'].mean():10.4f}  {float(loc_error):17.4f}  "
+            f"{float(scale_error):17.4f}",
+            flush=True,
+        )
+        return {"loc_error": loc_error, "scale_error": scale_error}
+
+    return callback
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -188,22 +184,25 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     fit_key, start_key, end_key = jax.random.split(jax.random.key(args.seed), 3)
     initial = jr.normal.init(loc=jnp.zeros(4), scale=jnp.ones(4))
-    losses_by = {
-        n: make_loss(e, log_target, args.num_samples) for n, e in ESTIMATORS.items()
-    }
+    losses = make_losses(log_target, args.num_samples)
     schedule = optax.cosine_decay_schedule(args.learning_rate, args.steps, alpha=0.01)
+    every = args.report_every or max(1, args.steps // 10)
     print(
-        f"Fitting a diagonal Gaussian to N(m, S) in 4 dimensions: {args.steps} "
-        f"adam steps, pathwise gradient, {args.num_samples} samples per step"
+        f"Fitting a diagonal Gaussian to N(m, S) in 4 dimensions: jr.fit, {args.steps} "
+        f"adam steps, pathwise gradient of the ELBO, {args.num_samples} samples per "
+        f"step; -ELBO averaged over the last {every} steps"
     )
-    params, losses = _fit(
+    result = jr.fit(
         fit_key,
-        losses_by["pathwise"],
         initial,
-        optax.adam(schedule),
-        args.steps,
-        _progress(args.steps),
+        loss=losses["pathwise"],
+        optimizer=optax.adam(schedule),
+        num_steps=args.steps,
+        callback=_reporter(exact_loc, exact_scale),
+        callback_every=every,
+        progress=False,
     )
+    params = result.params
     fitted = jr.normal.to_natural(params)
 
     print("\nFitted vs exact (argmin of KL(q || p) over diagonal Gaussians):")
@@ -216,55 +215,70 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     loc_error = float(jnp.max(jnp.abs(fitted["loc"] - exact_loc)))
     scale_error = float(jnp.max(jnp.abs(fitted["scale"] - exact_scale)))
     print(f"  max |error|: loc {loc_error:.4f}, scale {scale_error:.4f}")
-    tail = losses[-max(1, len(losses) // 20) :]
+    history = result.history
+    tail = history["loss"][-max(1, len(history["loss"]) // 20) :]
     print(
         f"  -ELBO over the last {len(tail)} steps: {tail.mean():.4f} "
         f"(optimum {float(optimal_loss(covariance)):.4f})"
     )
 
-    variance = {}
+    statistics, variance, snr = {}, {}, {}
     for where, point, key in (
         ("start", initial, start_key),
         ("fitted", params, end_key),
     ):
-        keys = jax.random.split(key, len(ESTIMATORS))
-        variance[where] = {
-            name: gradient_variance(k, losses_by[name], point, args.variance_draws)
-            for k, name in zip(keys, ESTIMATORS, strict=True)
-        }
-    print(
-        f"\nGradient variance of -ELBO per parameter, averaged ({args.variance_draws} "
-        f"gradients of {args.num_samples} samples each):"
+        statistics[where] = jr.diagnostics.compare(
+            losses, key, point, num_keys=args.variance_draws
+        )
+        report = gradient_report(statistics[where])
+        variance[where], snr[where] = report["variance"], report["snr"]
+    _print_table(
+        f"\nGradient variance of -ELBO per parameter, averaged "
+        f"(jr.diagnostics.compare: {args.variance_draws} gradients of "
+        f"{args.num_samples} samples each, the same keys for each estimator):",
+        variance,
+        ratio=True,
     )
-    print(
-        f"  {'params':<7} {'leaf':<10} {'pathwise':>12} {'score function':>15} "
-        f"{'control variate':>16} {'ratio':>9}"
-    )
-    for where, by_name in variance.items():
-        for leaf in by_name["pathwise"]:
-            path, score = by_name["pathwise"][leaf], by_name["score function"][leaf]
-            control = by_name["control variate"][leaf]
-            print(
-                f"  {where:<7} {leaf:<10} {path:12.4g} {score:15.4g} "
-                f"{control:16.4g} {score / path:9.3g}"
-            )
     print("  (ratio: score function / pathwise)")
+    _print_table(
+        "\nGradient signal-to-noise ratio |mean| / std per parameter, averaged "
+        "(near the optimum the mean gradient, and so the SNR, goes to zero):",
+        snr,
+        ratio=False,
+    )
 
-    result = {
+    results = {
         "initial_loc": np.asarray(jr.normal.to_natural(initial)["loc"]),
         "initial_scale": np.asarray(jr.normal.to_natural(initial)["scale"]),
         "loc": np.asarray(fitted["loc"]),
         "scale": np.asarray(fitted["scale"]),
         "exact_loc": np.asarray(exact_loc),
         "exact_scale": np.asarray(exact_scale),
-        "losses": losses,
+        "losses": history["loss"],
+        "history": history,
         "optimal_loss": float(optimal_loss(covariance)),
+        "statistics": statistics,
         "variance": variance,
+        "snr": snr,
     }
     if args.output is not None:
-        _figure(result, args.output)
+        _figure(results, args.output)
     print(f"\nDone in {time.perf_counter() - started:.1f} s.")
-    return result
+    return results
+
+
+def _print_table(title: str, table: dict, *, ratio: bool) -> None:
+    """Rows ``where leaf value...`` of ``table[where][estimator][leaf]``."""
+    print(title)
+    header = "".join(f" {name:>16}" for name in ESTIMATORS)
+    print(f"  {'params':<7} {'leaf':<10}{header}" + (f" {'ratio':>9}" if ratio else ""))
+    for where, by_name in table.items():
+        for leaf in by_name["pathwise"]:
+            values = [by_name[name][leaf] for name in ESTIMATORS]
+            row = "".join(f" {v:16.4g}" for v in values)
+            if ratio:
+                row += f" {values[1] / values[0]:9.3g}"
+            print(f"  {where:<7} {leaf:<10}{row}")
 
 
 def _figure(result: dict[str, Any], folder: pathlib.Path) -> None:
@@ -274,15 +288,24 @@ def _figure(result: dict[str, Any], folder: pathlib.Path) -> None:
     except ImportError:
         print("matplotlib is not installed: no figure written")
         return
-    figure = Figure(figsize=(10, 3.5), layout="constrained")
-    curve, marginals = figure.subplots(1, 2)
+    figure = Figure(figsize=(14, 3.8), layout="constrained")
+    curve, marginals, bars = figure.subplots(1, 3)
     losses = result["losses"]
     window = max(1, len(losses) // 50)
     smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
-    curve.plot(np.arange(len(smooth)) + window, smooth)
+    curve.plot(np.arange(len(smooth)) + window, smooth, label="-ELBO (running mean)")
     curve.axhline(result["optimal_loss"], color="black", ls=":", label="optimum")
-    curve.set(xlabel="step", ylabel="-ELBO (running mean)", title="Fit")
-    curve.legend()
+    curve.set(xlabel="step", ylabel="-ELBO", title="Fit (jr.fit)")
+    errors = curve.twinx()
+    history = result["history"]
+    for name, marker in (("loc_error", "o"), ("scale_error", "s")):
+        errors.semilogy(
+            history["callback_step"], history[name], marker, color="gray", ms=4,
+            label=name.replace("_", " "),
+        )  # fmt: skip
+    errors.set_ylabel("max |error| (callback)")
+    curve.legend(loc="upper right")
+    errors.legend(loc="center right")
     dims = np.arange(len(result["loc"]))
     marginals.errorbar(
         dims - 0.1, result["loc"], result["scale"], fmt="o", label="fitted loc ± scale"
@@ -292,6 +315,19 @@ def _figure(result: dict[str, Any], folder: pathlib.Path) -> None:
     )
     marginals.set(xlabel="dimension", xticks=dims, title="Diagonal Gaussian")
     marginals.legend(loc="upper left")
+    names = list(ESTIMATORS)
+    width = 0.8 / len(result["variance"])
+    for i, (where, by_name) in enumerate(result["variance"].items()):
+        heights = [by_name[name]["all"] for name in names]
+        bars.bar(np.arange(len(names)) + i * width, heights, width, label=where)
+    bars.set_yscale("log")
+    bars.set(
+        xticks=np.arange(len(names)) + width / 2,
+        xticklabels=names,
+        ylabel="mean gradient variance",
+        title="jr.diagnostics.compare",
+    )
+    bars.legend()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "gaussian.png"
     figure.savefig(path, dpi=120)
