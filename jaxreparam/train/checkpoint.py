@@ -9,15 +9,16 @@ only, never pickled code, and loads with ``allow_pickle=False``.
 
 To save and resume a fit::
 
-    from jaxreparam import checkpoint
-    from jaxreparam.train import fit
+    import jaxreparam as jr
 
-    result = fit(key, params, loss=loss, optimizer=opt, num_steps=200)
-    checkpoint.save("fit.npz", (result.params, result.opt_state, result.step))
+    result = jr.fit(key, params, loss=loss, optimizer=opt, num_steps=200)
+    jr.checkpoint.save("fit.npz", (result.params, result.opt_state, result.step))
     template = (params, opt.init(params), 0)
-    params, opt_state, step = checkpoint.load("fit.npz", template)
-    more = fit(key, params, loss=loss, optimizer=opt, num_steps=200,
-               opt_state=opt_state, start_step=step)
+    params, opt_state, step = jr.checkpoint.load("fit.npz", template)
+    more = jr.fit(key, params, loss=loss, optimizer=opt, num_steps=200,
+                  opt_state=opt_state, start_step=step)
+
+The resumed fit equals an uninterrupted one bit for bit (see ``jr.fit``).
 
 Typed PRNG keys are stored as their key data and rebuilt with the template's
 implementation; Python scalars come back as Python scalars. Arrays sharded
@@ -68,12 +69,12 @@ def save(path: str | os.PathLike, tree: Any) -> None:
 
     Examples:
         >>> import os, tempfile, optax, jax.numpy as jnp
-        >>> from jaxreparam import checkpoint
+        >>> import jaxreparam as jr
         >>> params = {"w": jnp.ones(3)}
         >>> state = optax.adam(0.1).init(params)
         >>> path = os.path.join(tempfile.mkdtemp(), "state.npz")
-        >>> checkpoint.save(path, (params, state, 7))
-        >>> _, _, step = checkpoint.load(path, (params, state, 0))
+        >>> jr.checkpoint.save(path, (params, state, 7))
+        >>> _, _, step = jr.checkpoint.load(path, (params, state, 0))
         >>> step
         7
     """
