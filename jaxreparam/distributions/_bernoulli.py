@@ -20,8 +20,9 @@ import jax
 import jax.numpy as jnp
 
 from jaxreparam import _checks
-from jaxreparam.base import Array, ArrayLike, Family, register_family
-from jaxreparam.distributions import _common
+from jaxreparam.base import Array, ArrayLike
+from jaxreparam.base import scalar_batch_shape as batch_shape
+from jaxreparam.distributions import _bundle, _common
 
 
 class BernoulliParams(NamedTuple):
@@ -33,20 +34,9 @@ class BernoulliParams(NamedTuple):
 def init(
     *, logits: ArrayLike | None = None, probs: ArrayLike | None = None
 ) -> BernoulliParams:
-    """Params of ``Bernoulli`` from its log-odds or its probability of 1.
+    """Params of ``Bernoulli`` from its finite log-odds or its ``p`` in ``(0, 1)``.
 
-    Differentiable in either argument. With neither, ``logits = 0``.
-
-    Args:
-        logits: the log-odds ``log(p / (1 - p))``, any shape, finite.
-        probs: instead, ``p`` itself, strictly between 0 and 1.
-
-    Returns:
-        ``BernoulliParams`` with batch shape the argument's shape.
-
-    Raises:
-        TypeError: the argument has an integer, bool or complex dtype.
-        ValueError: both arguments are given, or a concrete one is invalid.
+    With neither, ``logits = 0``.
 
     Examples:
         >>> import jaxreparam as jr
@@ -67,22 +57,10 @@ def init(
     )
 
 
-def to_natural(params: BernoulliParams) -> dict[str, Array]:
-    """``{"logits": ...}``, the inverse of :func:`init`."""
-    return {"logits": params.logits}
-
-
 def sample(key: ArrayLike, params: BernoulliParams, sample_shape=()) -> Array:
     """Draws ``z = 1[u < sigmoid(logits)]``, ``u ~ U[0, 1)``, as a float.
 
-    Args:
-        key: a PRNG key (``jax.random.key`` or legacy ``PRNGKey``).
-        params: ``BernoulliParams``.
-        sample_shape: leading shape of independent draws.
-
-    Returns:
-        An array of zeros and ones of shape ``sample_shape + batch_shape`` and
-        the params' dtype (NaN where ``logits`` is NaN); its gradient is zero.
+    NaN where ``logits`` is NaN; the gradient is zero.
 
     Examples:
         >>> import jax, jaxreparam as jr
@@ -97,11 +75,7 @@ def sample(key: ArrayLike, params: BernoulliParams, sample_shape=()) -> Array:
 
 
 def log_prob(params: BernoulliParams, z: ArrayLike) -> Array:
-    """``z logits - softplus(logits)`` on ``{0, 1}``; ``-inf`` elsewhere.
-
-    Returns:
-        An array of shape the broadcast of ``z`` and the batch shape.
-    """
+    """``z logits - softplus(logits)`` on ``{0, 1}``; ``-inf`` elsewhere."""
     z = jnp.asarray(z)
     return _common.log_prob_on_support(
         lambda z: z * params.logits - jax.nn.softplus(params.logits),
@@ -109,14 +83,6 @@ def log_prob(params: BernoulliParams, z: ArrayLike) -> Array:
         (z == 0) | (z == 1),
         0.0,
     )
-
-
-def sample_and_log_prob(
-    key: ArrayLike, params: BernoulliParams, sample_shape=()
-) -> tuple[Array, Array]:
-    """``sample`` and its ``log_prob``."""
-    z = sample(key, params, sample_shape)
-    return z, log_prob(params, z)
 
 
 def entropy(params: BernoulliParams) -> Array:
@@ -136,21 +102,14 @@ def variance(params: BernoulliParams) -> Array:
     return jax.nn.sigmoid(params.logits) * jax.nn.sigmoid(-params.logits)
 
 
-batch_shape = _common.scalar_batch_shape
-event_shape = _common.scalar_event_shape
-
-bernoulli = register_family(
-    Family(
-        name="bernoulli",
-        params_type=BernoulliParams,
-        init=init,
-        sample=sample,
-        log_prob=log_prob,
-        sample_and_log_prob=sample_and_log_prob,
-        to_natural=to_natural,
-        reparameterized=False,
-        entropy=entropy,
-        mean=mean,
-        variance=variance,
-    )
+bernoulli = _bundle.family(
+    "bernoulli",
+    BernoulliParams,
+    init,
+    sample,
+    log_prob,
+    entropy,
+    mean,
+    variance,
+    reparameterized=False,
 )

@@ -24,9 +24,9 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import betainc, betaln, digamma, xlog1py, xlogy
 
-from jaxreparam import _checks
-from jaxreparam.base import Array, ArrayLike, Family, register_family
-from jaxreparam.distributions import _common, _standard_gamma
+from jaxreparam.base import Array, ArrayLike
+from jaxreparam.base import scalar_batch_shape as batch_shape
+from jaxreparam.distributions import _bundle, _common, _standard_gamma
 
 
 class BetaParams(NamedTuple):
@@ -37,41 +37,19 @@ class BetaParams(NamedTuple):
 
 
 def init(*, concentration1: ArrayLike, concentration0: ArrayLike) -> BetaParams:
-    """Params of ``Beta(concentration1, concentration0)`` from natural values.
-
-    Args:
-        concentration1: ``c1``, the exponent of ``z``, finite and positive.
-        concentration0: ``c0``, the exponent of ``1 - z``, finite and positive,
-            broadcastable with ``concentration1``.
-
-    Returns:
-        ``BetaParams`` with batch shape the broadcast of the two shapes.
-
-    Raises:
-        TypeError: an argument has an integer, bool or complex dtype.
-        ValueError: a concrete argument is non-finite or not positive, or the
-            shapes do not broadcast.
+    """Params of ``Beta(concentration1, concentration0)``, both finite and positive.
 
     Examples:
         >>> import jaxreparam as jr
         >>> jr.beta.init(concentration1=2.0, concentration0=2.0)
         BetaParams(log_concentration1=Array(0.6931472, ...), log_concentration0=...)
     """
-    c1 = _checks.positive("beta.init", "concentration1", concentration1)
-    c0 = _checks.positive("beta.init", "concentration0", concentration0)
-    _checks.broadcast_shapes(
-        "beta.init", concentration1=c1.shape, concentration0=c0.shape
+    return _bundle.from_natural(
+        BetaParams,
+        "beta.init",
+        concentration1=concentration1,
+        concentration0=concentration0,
     )
-    c1, c0 = _checks.same_dtype(c1, c0)
-    return BetaParams(jnp.log(c1), jnp.log(c0))
-
-
-def to_natural(params: BetaParams) -> dict[str, Array]:
-    """``{"concentration1": ..., "concentration0": ...}``, inverse of :func:`init`."""
-    return {
-        "concentration1": jnp.exp(params.log_concentration1),
-        "concentration0": jnp.exp(params.log_concentration0),
-    }
 
 
 def _concentrations(params: BetaParams) -> tuple[Array, Array]:
@@ -81,15 +59,7 @@ def _concentrations(params: BetaParams) -> tuple[Array, Array]:
 
 
 def sample(key: ArrayLike, params: BetaParams, sample_shape=()) -> Array:
-    """Draws ``z = sigmoid(log x - log y)``, pathwise differentiable in ``params``.
-
-    Args:
-        key: a PRNG key (``jax.random.key`` or legacy ``PRNGKey``).
-        params: ``BetaParams``.
-        sample_shape: leading shape of independent draws.
-
-    Returns:
-        An array of shape ``sample_shape + batch_shape`` in ``(0, 1)``.
+    """Draws ``z = sigmoid(log x - log y)``, ``x ~ Gamma(c1)``, ``y ~ Gamma(c0)``.
 
     Examples:
         >>> import jax, jaxreparam as jr
@@ -114,14 +84,6 @@ def log_prob(params: BetaParams, z: ArrayLike) -> Array:
         return xlogy(c1 - 1, z) + xlog1py(c0 - 1, -z) - betaln(c1, c0)
 
     return _common.log_prob_on_support(log_density, z, (z >= 0) & (z <= 1), 0.5)
-
-
-def sample_and_log_prob(
-    key: ArrayLike, params: BetaParams, sample_shape=()
-) -> tuple[Array, Array]:
-    """``sample`` and its ``log_prob``."""
-    z = sample(key, params, sample_shape)
-    return z, log_prob(params, z)
 
 
 def entropy(params: BetaParams) -> Array:
@@ -153,21 +115,6 @@ def cdf(params: BetaParams, z: ArrayLike) -> Array:
     return betainc(c1, c0, jnp.clip(z, 0, 1))
 
 
-batch_shape = _common.scalar_batch_shape
-event_shape = _common.scalar_event_shape
-
-beta = register_family(
-    Family(
-        name="beta",
-        params_type=BetaParams,
-        init=init,
-        sample=sample,
-        log_prob=log_prob,
-        sample_and_log_prob=sample_and_log_prob,
-        to_natural=to_natural,
-        entropy=entropy,
-        mean=mean,
-        variance=variance,
-        cdf=cdf,
-    )
+beta = _bundle.family(
+    "beta", BetaParams, init, sample, log_prob, entropy, mean, variance, cdf
 )

@@ -23,8 +23,8 @@ import jax
 import jax.numpy as jnp
 
 from jaxreparam import _checks
-from jaxreparam.base import Array, ArrayLike, Family, register_family
-from jaxreparam.distributions import _common
+from jaxreparam.base import Array, ArrayLike
+from jaxreparam.distributions import _bundle, _common
 
 
 class CategoricalParams(NamedTuple):
@@ -36,23 +36,10 @@ class CategoricalParams(NamedTuple):
 def init(
     *, logits: ArrayLike | None = None, probs: ArrayLike | None = None
 ) -> CategoricalParams:
-    """Params of ``Categorical`` from unnormalized log-probabilities or probabilities.
+    """Params of ``Categorical`` from finite ``logits`` or positive ``probs``.
 
-    Differentiable in either argument.
-
-    Args:
-        logits: shape ``batch_shape + (K,)``, finite; normalized by a softmax
-            along the last axis. A scalar is one category (``K = 1``).
-        probs: instead, positive weights of that shape, normalized along the
-            last axis (``logits = log(probs)``).
-
-    Returns:
-        ``CategoricalParams``: batch shape ``logits.shape[:-1]``, event ``(K,)``.
-
-    Raises:
-        TypeError: the argument has an integer, bool or complex dtype.
-        ValueError: neither or both arguments are given, or a concrete one is
-            invalid.
+    Either has shape ``batch_shape + (K,)`` (a scalar is one category) and is
+    normalized along its last axis (``logits = log(probs)``).
 
     Examples:
         >>> import jaxreparam as jr
@@ -70,33 +57,14 @@ def init(
     return CategoricalParams(logits[None] if logits.ndim == 0 else logits)
 
 
-def to_natural(params: CategoricalParams) -> dict[str, Array]:
-    """``{"logits": ...}``, the inverse of :func:`init`."""
-    return {"logits": params.logits}
-
-
-def batch_shape(params: CategoricalParams) -> tuple[int, ...]:
-    """``logits.shape[:-1]``."""
-    return tuple(params.logits.shape[:-1])
-
-
-def event_shape(params: CategoricalParams) -> tuple[int, ...]:
-    """``(K,)``."""
-    return tuple(params.logits.shape[-1:])
+batch_shape = _bundle.vector_batch_shape
+event_shape = _bundle.vector_event_shape
 
 
 def sample(key: ArrayLike, params: CategoricalParams, sample_shape=()) -> Array:
     """Draws ``one_hot(argmax(logits + g))``, ``g`` standard Gumbel noise.
 
-    Args:
-        key: a PRNG key (``jax.random.key`` or legacy ``PRNGKey``).
-        params: ``CategoricalParams``.
-        sample_shape: leading shape of independent draws.
-
-    Returns:
-        One-hot vectors of shape ``sample_shape + batch_shape + (K,)`` and the
-        params' dtype (all NaN where a row of ``logits`` has a NaN); their
-        gradient is zero.
+    All NaN where a row of ``logits`` has a NaN; the gradient is zero.
 
     Examples:
         >>> import jax, jaxreparam as jr
@@ -114,11 +82,7 @@ def sample(key: ArrayLike, params: CategoricalParams, sample_shape=()) -> Array:
 
 
 def log_prob(params: CategoricalParams, z: ArrayLike) -> Array:
-    """``<z, log_softmax(logits)>`` for one-hot ``z``; ``-inf`` off the one-hots.
-
-    Returns:
-        An array of shape the broadcast of ``z.shape[:-1]`` and the batch shape.
-    """
+    """``<z, log_softmax(logits)>`` for one-hot ``z``; ``-inf`` off the one-hots."""
     z = jnp.asarray(z)
     log_p = jax.nn.log_softmax(params.logits, axis=-1)
     one_hot = jnp.all((z == 0) | (z == 1), axis=-1) & (jnp.sum(z, axis=-1) == 1)
@@ -126,14 +90,6 @@ def log_prob(params: CategoricalParams, z: ArrayLike) -> Array:
     first = jax.nn.one_hot(0, log_p.shape[-1], dtype=log_p.dtype)
     value = jnp.sum(jnp.where(keep[..., None], z, first) * log_p, axis=-1)
     return jnp.where(keep | jnp.isnan(value), value, -jnp.inf)
-
-
-def sample_and_log_prob(
-    key: ArrayLike, params: CategoricalParams, sample_shape=()
-) -> tuple[Array, Array]:
-    """``sample`` and its ``log_prob``."""
-    z = sample(key, params, sample_shape)
-    return z, log_prob(params, z)
 
 
 def entropy(params: CategoricalParams) -> Array:
@@ -153,20 +109,14 @@ def variance(params: CategoricalParams) -> Array:
     return p * (1 - p)
 
 
-categorical = register_family(
-    Family(
-        name="categorical",
-        params_type=CategoricalParams,
-        init=init,
-        sample=sample,
-        log_prob=log_prob,
-        sample_and_log_prob=sample_and_log_prob,
-        to_natural=to_natural,
-        batch_shape=batch_shape,
-        event_shape=event_shape,
-        reparameterized=False,
-        entropy=entropy,
-        mean=mean,
-        variance=variance,
-    )
+categorical = _bundle.vector_family(
+    "categorical",
+    CategoricalParams,
+    init,
+    sample,
+    log_prob,
+    entropy,
+    mean,
+    variance,
+    reparameterized=False,
 )

@@ -17,9 +17,9 @@ from typing import NamedTuple
 import jax.numpy as jnp
 from jax.scipy.special import digamma, gammainc, gammaln, xlogy
 
-from jaxreparam import _checks
-from jaxreparam.base import Array, ArrayLike, Family, register_family
-from jaxreparam.distributions import _common, _standard_gamma
+from jaxreparam.base import Array, ArrayLike
+from jaxreparam.base import scalar_batch_shape as batch_shape
+from jaxreparam.distributions import _bundle, _common, _standard_gamma
 
 _LOG2 = math.log(2.0)
 
@@ -31,42 +31,18 @@ class Chi2Params(NamedTuple):
 
 
 def init(*, df: ArrayLike) -> Chi2Params:
-    """Params of ``Chi2(df)`` from the degrees of freedom.
-
-    Args:
-        df: degrees of freedom, finite and positive (need not be an integer).
-
-    Returns:
-        ``Chi2Params`` with batch shape ``df``'s shape.
-
-    Raises:
-        TypeError: ``df`` has an integer, bool or complex dtype.
-        ValueError: a concrete ``df`` is non-finite or not positive.
+    """Params of ``Chi2(df)``, ``df`` finite and positive (need not be an integer).
 
     Examples:
         >>> import jaxreparam as jr
         >>> jr.chi2.init(df=4.0)
         Chi2Params(log_df=Array(1.3862944, dtype=float32...))
     """
-    df = _checks.positive("chi2.init", "df", df)
-    return Chi2Params(jnp.log(df))
-
-
-def to_natural(params: Chi2Params) -> dict[str, Array]:
-    """``{"df": ...}``, the inverse of :func:`init`."""
-    return {"df": jnp.exp(params.log_df)}
+    return _bundle.from_natural(Chi2Params, "chi2.init", df=df)
 
 
 def sample(key: ArrayLike, params: Chi2Params, sample_shape=()) -> Array:
-    """Draws ``z ~ Chi2(df)``, pathwise differentiable in ``df``.
-
-    Args:
-        key: a PRNG key (``jax.random.key`` or legacy ``PRNGKey``).
-        params: ``Chi2Params``.
-        sample_shape: leading shape of independent draws.
-
-    Returns:
-        An array of shape ``sample_shape + batch_shape``, positive.
+    """Draws ``z = 2 x``, ``x ~ Gamma(df / 2, 1)``, pathwise differentiable in ``df``.
 
     Examples:
         >>> import jax, jaxreparam as jr
@@ -86,14 +62,6 @@ def log_prob(params: Chi2Params, z: ArrayLike) -> Array:
         return xlogy(half - 1, z) - 0.5 * z - half * _LOG2 - gammaln(half)
 
     return _common.log_prob_on_support(log_density, z, z >= 0, 1.0)
-
-
-def sample_and_log_prob(
-    key: ArrayLike, params: Chi2Params, sample_shape=()
-) -> tuple[Array, Array]:
-    """``sample`` and its ``log_prob``."""
-    z = sample(key, params, sample_shape)
-    return z, log_prob(params, z)
 
 
 def entropy(params: Chi2Params) -> Array:
@@ -117,21 +85,6 @@ def cdf(params: Chi2Params, z: ArrayLike) -> Array:
     return gammainc(0.5 * jnp.exp(params.log_df), 0.5 * jnp.maximum(z, 0))
 
 
-batch_shape = _common.scalar_batch_shape
-event_shape = _common.scalar_event_shape
-
-chi2 = register_family(
-    Family(
-        name="chi2",
-        params_type=Chi2Params,
-        init=init,
-        sample=sample,
-        log_prob=log_prob,
-        sample_and_log_prob=sample_and_log_prob,
-        to_natural=to_natural,
-        entropy=entropy,
-        mean=mean,
-        variance=variance,
-        cdf=cdf,
-    )
+chi2 = _bundle.family(
+    "chi2", Chi2Params, init, sample, log_prob, entropy, mean, variance, cdf
 )

@@ -24,8 +24,8 @@ import jax.numpy as jnp
 from jax.scipy.special import digamma, gammaln, xlogy
 
 from jaxreparam import _checks
-from jaxreparam.base import Array, ArrayLike, Family, register_family
-from jaxreparam.distributions import _common, _standard_gamma
+from jaxreparam.base import Array, ArrayLike
+from jaxreparam.distributions import _bundle, _common, _standard_gamma
 
 
 class DirichletParams(NamedTuple):
@@ -35,19 +35,9 @@ class DirichletParams(NamedTuple):
 
 
 def init(*, concentration: ArrayLike) -> DirichletParams:
-    """Params of ``Dirichlet(concentration)``; the last axis indexes categories.
+    """Params of ``Dirichlet(concentration)``: positive, the last axis of length ``k``.
 
-    Args:
-        concentration: ``a``, finite and positive, of shape batch + ``(k,)``. A
-            scalar is a Dirichlet over one category (``p = [1]``).
-
-    Returns:
-        ``DirichletParams`` with batch shape ``concentration.shape[:-1]`` and event
-        shape ``(k,)``.
-
-    Raises:
-        TypeError: ``concentration`` has an integer, bool or complex dtype.
-        ValueError: a concrete ``concentration`` is non-finite or not positive.
+    A scalar is a Dirichlet over one category (``p = [1]``).
 
     Examples:
         >>> import jaxreparam as jr
@@ -63,19 +53,8 @@ def checked_init(where: str, concentration: ArrayLike) -> DirichletParams:
     return DirichletParams(jnp.log(jnp.atleast_1d(a)))
 
 
-def to_natural(params: DirichletParams) -> dict[str, Array]:
-    """``{"concentration": ...}``, the inverse of :func:`init`."""
-    return {"concentration": jnp.exp(params.log_concentration)}
-
-
-def batch_shape(params: DirichletParams) -> tuple[int, ...]:
-    """``concentration.shape[:-1]``."""
-    return tuple(jnp.shape(params.log_concentration)[:-1])
-
-
-def event_shape(params: DirichletParams) -> tuple[int, ...]:
-    """``(k,)``."""
-    return tuple(jnp.shape(params.log_concentration)[-1:])
+batch_shape = _bundle.vector_batch_shape
+event_shape = _bundle.vector_event_shape
 
 
 def log_beta(params: DirichletParams) -> Array:
@@ -93,16 +72,7 @@ def log_sample(key: ArrayLike, params: DirichletParams, sample_shape=()) -> Arra
 
 
 def sample(key: ArrayLike, params: DirichletParams, sample_shape=()) -> Array:
-    """Draws ``p = softmax(log x)``, ``x_i ~ Gamma(a_i)``, pathwise differentiable.
-
-    Args:
-        key: a PRNG key (``jax.random.key`` or legacy ``PRNGKey``).
-        params: ``DirichletParams``.
-        sample_shape: leading shape of independent draws.
-
-    Returns:
-        An array of shape ``sample_shape + batch_shape + (k,)`` on the simplex
-        (every component at least the smallest normal float).
+    """Draws ``p = softmax(log x)``, ``x_i ~ Gamma(a_i)``, each ``p_i >= tiny``.
 
     Examples:
         >>> import jax, jaxreparam as jr
@@ -116,24 +86,12 @@ def sample(key: ArrayLike, params: DirichletParams, sample_shape=()) -> Array:
 
 
 def log_prob(params: DirichletParams, z: ArrayLike) -> Array:
-    """``log q(p)`` at ``p = z`` (shape ... + ``(k,)``); ``-inf`` if some ``p_i < 0``.
-
-    Returns:
-        An array of the broadcast of ``z.shape[:-1]`` and the batch shape.
-    """
+    """``log q(p)`` at ``p = z`` (shape ... + ``(k,)``); ``-inf`` if a ``p_i < 0``."""
     a = jnp.exp(params.log_concentration)
     z = jnp.asarray(z)
     inside = jnp.all((z >= 0) | jnp.isnan(z), axis=-1)
     value = jnp.sum(xlogy(a - 1, jnp.where(z >= 0, z, 1.0)), -1) - log_beta(params)
     return jnp.where(inside | jnp.isnan(value), value, -jnp.inf)
-
-
-def sample_and_log_prob(
-    key: ArrayLike, params: DirichletParams, sample_shape=()
-) -> tuple[Array, Array]:
-    """``sample`` and its ``log_prob``."""
-    p = sample(key, params, sample_shape)
-    return p, log_prob(params, p)
 
 
 def entropy(params: DirichletParams) -> Array:
@@ -160,19 +118,6 @@ def variance(params: DirichletParams) -> Array:
     return a * (total - a) / (total**2 * (total + 1))
 
 
-dirichlet = register_family(
-    Family(
-        name="dirichlet",
-        params_type=DirichletParams,
-        init=init,
-        sample=sample,
-        log_prob=log_prob,
-        sample_and_log_prob=sample_and_log_prob,
-        to_natural=to_natural,
-        batch_shape=batch_shape,
-        event_shape=event_shape,
-        entropy=entropy,
-        mean=mean,
-        variance=variance,
-    )
+dirichlet = _bundle.vector_family(
+    "dirichlet", DirichletParams, init, sample, log_prob, entropy, mean, variance
 )

@@ -23,9 +23,9 @@ from typing import NamedTuple
 import jax.numpy as jnp
 from jax.scipy.special import digamma, gammainc, gammaln, xlogy
 
-from jaxreparam import _checks
-from jaxreparam.base import Array, ArrayLike, Family, register_family
-from jaxreparam.distributions import _common, _standard_gamma
+from jaxreparam.base import Array, ArrayLike
+from jaxreparam.base import scalar_batch_shape as batch_shape
+from jaxreparam.distributions import _bundle, _common, _standard_gamma
 
 
 class GammaParams(NamedTuple):
@@ -36,54 +36,20 @@ class GammaParams(NamedTuple):
 
 
 def init(*, concentration: ArrayLike, rate: ArrayLike = 1.0) -> GammaParams:
-    """Params of ``Gamma(concentration, rate)`` from natural values.
-
-    Differentiable in both arguments.
-
-    Args:
-        concentration: the shape ``a``, finite and positive.
-        rate: the inverse scale ``r``, finite and positive, broadcastable with
-            ``concentration``.
-
-    Returns:
-        ``GammaParams`` with batch shape the broadcast of the two shapes.
-
-    Raises:
-        TypeError: an argument has an integer, bool or complex dtype.
-        ValueError: a concrete argument is non-finite or not positive, or the
-            shapes do not broadcast.
+    """Params of ``Gamma(concentration, rate)``, both finite and positive.
 
     Examples:
         >>> import jaxreparam as jr
         >>> jr.gamma.init(concentration=2.0, rate=1.0)
         GammaParams(log_concentration=Array(0.6931472, ...), log_rate=Array(0., ...))
     """
-    a = _checks.positive("gamma.init", "concentration", concentration)
-    rate = _checks.positive("gamma.init", "rate", rate)
-    _checks.broadcast_shapes("gamma.init", concentration=a.shape, rate=rate.shape)
-    a, rate = _checks.same_dtype(a, rate)
-    return GammaParams(jnp.log(a), jnp.log(rate))
-
-
-def to_natural(params: GammaParams) -> dict[str, Array]:
-    """``{"concentration": ..., "rate": ...}``, the inverse of :func:`init`."""
-    return {
-        "concentration": jnp.exp(params.log_concentration),
-        "rate": jnp.exp(params.log_rate),
-    }
+    return _bundle.from_natural(
+        GammaParams, "gamma.init", concentration=concentration, rate=rate
+    )
 
 
 def sample(key: ArrayLike, params: GammaParams, sample_shape=()) -> Array:
-    """Draws ``z ~ Gamma(a, r)``, pathwise differentiable in ``params``.
-
-    Args:
-        key: a PRNG key (``jax.random.key`` or legacy ``PRNGKey``).
-        params: ``GammaParams``.
-        sample_shape: leading shape of independent draws.
-
-    Returns:
-        An array of shape ``sample_shape + batch_shape``, positive (at least the
-        smallest normal float), with the implicit gradient in both parameters.
+    """Draws ``z = x / r``, ``x ~ Gamma(a, 1)``, at least the smallest normal float.
 
     Examples:
         >>> import jax, jaxreparam as jr
@@ -101,11 +67,7 @@ def sample(key: ArrayLike, params: GammaParams, sample_shape=()) -> Array:
 
 
 def log_prob(params: GammaParams, z: ArrayLike) -> Array:
-    """``log q(z)``; ``-inf`` for ``z < 0``.
-
-    Returns:
-        An array of shape the broadcast of ``z`` and the batch shape.
-    """
+    """``log q(z)``; ``-inf`` for ``z < 0``."""
     a = jnp.exp(params.log_concentration)
 
     def log_density(z):
@@ -113,14 +75,6 @@ def log_prob(params: GammaParams, z: ArrayLike) -> Array:
         return a * params.log_rate + xlogy(a - 1, z) - rate * z - gammaln(a)
 
     return _common.log_prob_on_support(log_density, z, z >= 0, 1.0)
-
-
-def sample_and_log_prob(
-    key: ArrayLike, params: GammaParams, sample_shape=()
-) -> tuple[Array, Array]:
-    """``sample`` and its ``log_prob``."""
-    z = sample(key, params, sample_shape)
-    return z, log_prob(params, z)
 
 
 def entropy(params: GammaParams) -> Array:
@@ -145,21 +99,6 @@ def cdf(params: GammaParams, z: ArrayLike) -> Array:
     return gammainc(a, jnp.maximum(z, 0) * jnp.exp(params.log_rate))
 
 
-batch_shape = _common.scalar_batch_shape
-event_shape = _common.scalar_event_shape
-
-gamma = register_family(
-    Family(
-        name="gamma",
-        params_type=GammaParams,
-        init=init,
-        sample=sample,
-        log_prob=log_prob,
-        sample_and_log_prob=sample_and_log_prob,
-        to_natural=to_natural,
-        entropy=entropy,
-        mean=mean,
-        variance=variance,
-        cdf=cdf,
-    )
+gamma = _bundle.family(
+    "gamma", GammaParams, init, sample, log_prob, entropy, mean, variance, cdf
 )

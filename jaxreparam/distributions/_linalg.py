@@ -46,23 +46,13 @@ def event_broadcast(
     events: dict[str, int],
     rigid: tuple[str, ...] = (),
 ) -> tuple[tuple[int, ...], int]:
-    """The broadcast batch shape and event size of several arguments.
+    """``(batch_shape, n)``, the broadcast batch shape and event size of arguments.
 
-    Args:
-        where: the calling function, for the error message.
-        shapes: each argument's full shape, by name.
-        events: how many trailing axes of each shape are event axes; the first
-            of them is the event size ``n`` (``loc``'s last axis, a matrix's
-            rows).
-        rigid: arguments whose event size cannot be stretched from 1 to ``n``.
-
-    Returns:
-        ``(batch_shape, n)``.
-
-    Raises:
-        ValueError: naming every argument and its shape, if the batch shapes or
-            the event sizes do not broadcast, or if an argument named in
-            ``rigid`` (a square matrix) would have to be stretched.
+    ``shapes`` are the arguments' full shapes by name; ``events`` says how many
+    trailing axes of each are event axes, the first of them of size ``n``
+    (``loc``'s last axis, a matrix's rows). The arguments named in ``rigid`` (a
+    square matrix) cannot be stretched from 1 to ``n``. A ``ValueError`` naming
+    every argument and its shape says when they do not broadcast.
     """
     sizes = {k: s[len(s) - events[k]] for k, s in shapes.items()}
     try:
@@ -76,6 +66,18 @@ def event_broadcast(
         listed = ", ".join(f"{k} with shape {s}" for k, s in shapes.items())
         raise ValueError(f"{where}: cannot broadcast {listed}") from None
     return tuple(batch), n
+
+
+def broadcast_events(
+    where: str, events: dict[str, int], **values: Array
+) -> tuple[Array, ...]:
+    """``values`` with their event sizes stretched to one ``n``, in one dtype.
+
+    ``events`` gives each value's number of event axes, as in
+    :func:`event_broadcast`; the first of them is stretched.
+    """
+    _, n = event_broadcast(where, {k: v.shape for k, v in values.items()}, events)
+    return _checks.same_dtype(*(stretch(v, -events[k], n) for k, v in values.items()))
 
 
 def vector(where: str, name: str, value: Any, check: Callable) -> Array:
@@ -135,6 +137,18 @@ def raw_from_tril(tril: Array, diagonal: Array) -> Array:
 # Quadratic forms with the inverse covariance.
 
 
+def _side_by_side(a: Array, b: Array) -> Array:
+    """The columns of ``a`` then those of ``b``, their batch axes broadcast."""
+    batch = jnp.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    return jnp.concatenate(
+        [
+            jnp.broadcast_to(a, batch + a.shape[-2:]),
+            jnp.broadcast_to(b, batch + b.shape[-2:]),
+        ],
+        axis=-1,
+    )
+
+
 def cholesky_quadratic(tril: Array, x: Array, g: Array | None) -> Array:
     """``sum_j x_j^T (L L^T)^{-1} x_j + sum_i g_i^2 ((L L^T)^{-1})_ii``.
 
@@ -143,14 +157,7 @@ def cholesky_quadratic(tril: Array, x: Array, g: Array | None) -> Array:
     """
     if g is not None:
         columns = _with_diagonal(jnp.zeros(g.shape + g.shape[-1:], g.dtype), g)
-        batch = jnp.broadcast_shapes(x.shape[:-2], columns.shape[:-2])
-        x = jnp.concatenate(
-            [
-                jnp.broadcast_to(x, batch + x.shape[-2:]),
-                jnp.broadcast_to(columns, batch + columns.shape[-2:]),
-            ],
-            axis=-1,
-        )
+        x = _side_by_side(x, columns)
     white = solve_triangular(tril, x, lower=True)
     return jnp.sum(white**2, axis=(-2, -1))
 
@@ -186,15 +193,7 @@ def low_rank_quadratic(
     projected = transposed @ u
     total = jnp.sum(u**2, axis=(-2, -1))
     if g_white is not None:
-        g_columns = transposed * g_white[..., None, :]
-        batch = jnp.broadcast_shapes(projected.shape[:-2], g_columns.shape[:-2])
-        projected = jnp.concatenate(
-            [
-                jnp.broadcast_to(projected, batch + projected.shape[-2:]),
-                jnp.broadcast_to(g_columns, batch + g_columns.shape[-2:]),
-            ],
-            axis=-1,
-        )
+        projected = _side_by_side(projected, transposed * g_white[..., None, :])
         total = total + jnp.sum(g_white**2, -1)
     white = solve_triangular(chol, projected, lower=True)
     return total - jnp.sum(white**2, axis=(-2, -1))
@@ -231,6 +230,11 @@ class Scale(NamedTuple):
     to_natural: Callable[[Any], dict[str, Array]]
 
 
+def _square_from_noise(scale: Callable, log_det: Callable, p: Any, eps: Array):
+    """``from_noise`` of a square scale ``S``: the Mahalanobis term is ``|eps|^2``."""
+    return scale(p, eps), jnp.sum(eps**2, -1), log_det(p)
+
+
 def _diag_log_det(p: Any) -> Array:
     return 2 * jnp.sum(p.log_scale_diag, -1)
 
@@ -251,11 +255,7 @@ DIAG = Scale(
     batch_shape=lambda p: p.log_scale_diag.shape[:-1],
     noise_size=lambda p: p.loc.shape[-1],
     scale=_diag_scale,
-    from_noise=lambda p, eps: (
-        _diag_scale(p, eps),
-        jnp.sum(eps**2, -1),
-        _diag_log_det(p),
-    ),
+    from_noise=lambda p, eps: _square_from_noise(_diag_scale, _diag_log_det, p, eps),
     quadratic_and_log_det=_diag_quadratic,
     log_det=_diag_log_det,
     factors=lambda p: (None, jnp.exp(p.log_scale_diag)),
@@ -301,11 +301,7 @@ TRIL = Scale(
     batch_shape=lambda p: p.raw_scale_tril.shape[:-2],
     noise_size=lambda p: p.loc.shape[-1],
     scale=_tril_scale,
-    from_noise=lambda p, eps: (
-        _tril_scale(p, eps),
-        jnp.sum(eps**2, -1),
-        _tril_log_det(p),
-    ),
+    from_noise=lambda p, eps: _square_from_noise(_tril_scale, _tril_log_det, p, eps),
     quadratic_and_log_det=lambda p, x, g: (
         cholesky_quadratic(tril_from_raw(p.raw_scale_tril), x, g),
         _tril_log_det(p),

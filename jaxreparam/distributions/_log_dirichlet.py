@@ -29,7 +29,8 @@ from typing import NamedTuple
 import jax.numpy as jnp
 from jax.scipy.special import digamma, polygamma
 
-from jaxreparam.base import Array, ArrayLike, Family, register_family
+from jaxreparam.base import Array, ArrayLike
+from jaxreparam.distributions import _bundle
 from jaxreparam.distributions import _dirichlet as dirichlet
 
 
@@ -42,28 +43,14 @@ class LogDirichletParams(NamedTuple):
 def init(*, concentration: ArrayLike) -> LogDirichletParams:
     """Params of ``log p``, ``p ~ Dirichlet(concentration)`` (last axis: categories).
 
-    Args:
-        concentration: ``a``, finite and positive, of shape batch + ``(k,)``.
-
-    Returns:
-        ``LogDirichletParams`` with batch shape ``concentration.shape[:-1]``.
-
-    Raises:
-        TypeError: ``concentration`` has an integer, bool or complex dtype.
-        ValueError: a concrete ``concentration`` is non-finite or not positive.
-
     Examples:
         >>> import jaxreparam as jr
         >>> jr.log_dirichlet.init(concentration=[0.01, 0.01]).log_concentration.shape
         (2,)
     """
-    params = dirichlet.checked_init("log_dirichlet.init", concentration)
-    return LogDirichletParams(params.log_concentration)
-
-
-def to_natural(params: LogDirichletParams) -> dict[str, Array]:
-    """``{"concentration": ...}``, the inverse of :func:`init`."""
-    return {"concentration": jnp.exp(params.log_concentration)}
+    return LogDirichletParams(
+        *dirichlet.checked_init("log_dirichlet.init", concentration)
+    )
 
 
 def _as_dirichlet(params: LogDirichletParams) -> dirichlet.DirichletParams:
@@ -71,16 +58,7 @@ def _as_dirichlet(params: LogDirichletParams) -> dirichlet.DirichletParams:
 
 
 def sample(key: ArrayLike, params: LogDirichletParams, sample_shape=()) -> Array:
-    """Draws ``y = log p``, pathwise differentiable in ``params``.
-
-    Args:
-        key: a PRNG key (``jax.random.key`` or legacy ``PRNGKey``).
-        params: ``LogDirichletParams``.
-        sample_shape: leading shape of independent draws.
-
-    Returns:
-        An array of shape ``sample_shape + batch_shape + (k,)``, finite, with
-        ``logsumexp(y, -1) = 0``.
+    """Draws ``y = log x - logsumexp(log x)``, ``x_i ~ Gamma(a_i)``: finite.
 
     Examples:
         >>> import jax, jax.numpy as jnp, jaxreparam as jr
@@ -93,21 +71,9 @@ def sample(key: ArrayLike, params: LogDirichletParams, sample_shape=()) -> Array
 
 
 def log_prob(params: LogDirichletParams, z: ArrayLike) -> Array:
-    """``sum_i a_i y_i - log B(a)`` at ``y = z`` (shape ... + ``(k,)``).
-
-    Returns:
-        An array of the broadcast of ``z.shape[:-1]`` and the batch shape.
-    """
+    """``sum_i a_i y_i - log B(a)`` at ``y = z`` (shape ... + ``(k,)``)."""
     a = jnp.exp(params.log_concentration)
     return jnp.sum(a * jnp.asarray(z), -1) - dirichlet.log_beta(_as_dirichlet(params))
-
-
-def sample_and_log_prob(
-    key: ArrayLike, params: LogDirichletParams, sample_shape=()
-) -> tuple[Array, Array]:
-    """``sample`` and its ``log_prob``."""
-    y = sample(key, params, sample_shape)
-    return y, log_prob(params, y)
 
 
 def entropy(params: LogDirichletParams) -> Array:
@@ -130,19 +96,6 @@ def variance(params: LogDirichletParams) -> Array:
     return polygamma(1, a) - polygamma(1, jnp.sum(a, -1, keepdims=True))
 
 
-log_dirichlet = register_family(
-    Family(
-        name="log_dirichlet",
-        params_type=LogDirichletParams,
-        init=init,
-        sample=sample,
-        log_prob=log_prob,
-        sample_and_log_prob=sample_and_log_prob,
-        to_natural=to_natural,
-        batch_shape=dirichlet.batch_shape,
-        event_shape=dirichlet.event_shape,
-        entropy=entropy,
-        mean=mean,
-        variance=variance,
-    )
+log_dirichlet = _bundle.vector_family(
+    "log_dirichlet", LogDirichletParams, init, sample, log_prob, entropy, mean, variance
 )

@@ -23,9 +23,9 @@ from typing import NamedTuple
 import jax.numpy as jnp
 from jax.scipy.special import digamma, gammainc, gammaln, polygamma
 
-from jaxreparam import _checks
-from jaxreparam.base import Array, ArrayLike, Family, register_family
-from jaxreparam.distributions import _common, _standard_gamma
+from jaxreparam.base import Array, ArrayLike
+from jaxreparam.base import scalar_batch_shape as batch_shape
+from jaxreparam.distributions import _bundle, _common, _standard_gamma
 
 
 class LogGammaParams(NamedTuple):
@@ -36,52 +36,20 @@ class LogGammaParams(NamedTuple):
 
 
 def init(*, concentration: ArrayLike, rate: ArrayLike = 1.0) -> LogGammaParams:
-    """Params of ``log Z`` for ``Z ~ Gamma(concentration, rate)``.
-
-    Args:
-        concentration: the gamma's shape ``a``, finite and positive.
-        rate: the gamma's inverse scale ``r``, finite and positive,
-            broadcastable with ``concentration``.
-
-    Returns:
-        ``LogGammaParams`` with batch shape the broadcast of the two shapes.
-
-    Raises:
-        TypeError: an argument has an integer, bool or complex dtype.
-        ValueError: a concrete argument is non-finite or not positive, or the
-            shapes do not broadcast.
+    """Params of ``log Z``, ``Z ~ Gamma(concentration, rate)``; both positive.
 
     Examples:
         >>> import jaxreparam as jr
         >>> jr.log_gamma.init(concentration=0.01)
         LogGammaParams(log_concentration=Array(-4.6051702, ...), log_rate=...)
     """
-    a = _checks.positive("log_gamma.init", "concentration", concentration)
-    rate = _checks.positive("log_gamma.init", "rate", rate)
-    _checks.broadcast_shapes("log_gamma.init", concentration=a.shape, rate=rate.shape)
-    a, rate = _checks.same_dtype(a, rate)
-    return LogGammaParams(jnp.log(a), jnp.log(rate))
-
-
-def to_natural(params: LogGammaParams) -> dict[str, Array]:
-    """``{"concentration": ..., "rate": ...}``, the inverse of :func:`init`."""
-    return {
-        "concentration": jnp.exp(params.log_concentration),
-        "rate": jnp.exp(params.log_rate),
-    }
+    return _bundle.from_natural(
+        LogGammaParams, "log_gamma.init", concentration=concentration, rate=rate
+    )
 
 
 def sample(key: ArrayLike, params: LogGammaParams, sample_shape=()) -> Array:
-    """Draws ``y = log z``, ``z ~ Gamma(a, r)``, pathwise differentiable.
-
-    Args:
-        key: a PRNG key (``jax.random.key`` or legacy ``PRNGKey``).
-        params: ``LogGammaParams``.
-        sample_shape: leading shape of independent draws.
-
-    Returns:
-        An array of shape ``sample_shape + batch_shape``, finite for every
-        concentration, with finite implicit gradients.
+    """Draws ``y = log x - log r``, ``x ~ Gamma(a, 1)``: finite for every ``a``.
 
     Examples:
         >>> import jax, jax.numpy as jnp, jaxreparam as jr
@@ -100,14 +68,6 @@ def log_prob(params: LogGammaParams, z: ArrayLike) -> Array:
     a = jnp.exp(params.log_concentration)
     shifted = jnp.asarray(z) + params.log_rate  # log of the standard gamma variate
     return a * shifted - jnp.exp(shifted) - gammaln(a)
-
-
-def sample_and_log_prob(
-    key: ArrayLike, params: LogGammaParams, sample_shape=()
-) -> tuple[Array, Array]:
-    """``sample`` and its ``log_prob``."""
-    y = sample(key, params, sample_shape)
-    return y, log_prob(params, y)
 
 
 def entropy(params: LogGammaParams) -> Array:
@@ -134,21 +94,6 @@ def cdf(params: LogGammaParams, z: ArrayLike) -> Array:
     return gammainc(a, jnp.exp(jnp.asarray(z) + params.log_rate))
 
 
-batch_shape = _common.scalar_batch_shape
-event_shape = _common.scalar_event_shape
-
-log_gamma = register_family(
-    Family(
-        name="log_gamma",
-        params_type=LogGammaParams,
-        init=init,
-        sample=sample,
-        log_prob=log_prob,
-        sample_and_log_prob=sample_and_log_prob,
-        to_natural=to_natural,
-        entropy=entropy,
-        mean=mean,
-        variance=variance,
-        cdf=cdf,
-    )
+log_gamma = _bundle.family(
+    "log_gamma", LogGammaParams, init, sample, log_prob, entropy, mean, variance, cdf
 )

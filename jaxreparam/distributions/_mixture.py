@@ -50,8 +50,8 @@ import jax
 import jax.numpy as jnp
 
 from jaxreparam import _checks
-from jaxreparam.base import Array, Family, register_family
-from jaxreparam.distributions import _common
+from jaxreparam.base import Array, Family
+from jaxreparam.distributions import _bundle, _common
 from jaxreparam.distributions._normal import normal as _normal
 from jaxreparam.implicit import implicit_sampler
 
@@ -104,8 +104,7 @@ def _log_prob(component: Family, ndims: int, params: Any, z: Any) -> Array:
     terms = _component_log_probs(component, params, z)
     if ndims:
         terms = jnp.sum(terms, axis=-2)
-    log_w = jax.nn.log_softmax(params.mixture_logits, axis=-1)
-    return jax.nn.logsumexp(log_w + terms, axis=-1)
+    return jax.nn.logsumexp(_log_weights(params, 0) + terms, axis=-1)
 
 
 def _draw(component: Family, ndims: int, key: Any, params: Any, sample_shape) -> Array:
@@ -126,12 +125,17 @@ def _draw(component: Family, ndims: int, key: Any, params: Any, sample_shape) ->
     return jnp.where(invalid.reshape(invalid.shape + (1,) * ndims), jnp.nan, z)
 
 
-def _conditional_cdfs(component: Family, params: Any, z: Array) -> Array:
-    """``F_d(z_d | z_<d)`` for every coordinate ``d``, shape ``(..., D)``."""
-    log_p = _component_log_probs(component, params, z)  # (..., D, K)
+def _conditional_logits(params: Any, log_p: Array) -> Array:
+    """``log w_k + sum_(j<d) log p_k(z_j)`` from ``log_p`` of shape ``(..., D, K)``."""
     before = jnp.cumsum(log_p, axis=-2)[..., :-1, :]  # sum over j < d, exclusive
     before = jnp.concatenate([jnp.zeros_like(log_p[..., :1, :]), before], axis=-2)
-    weights = jax.nn.softmax(_log_weights(params, 1) + before, axis=-1)
+    return _log_weights(params, 1) + before
+
+
+def _conditional_cdfs(component: Family, params: Any, z: Array) -> Array:
+    """``F_d(z_d | z_<d)`` for every coordinate ``d``, shape ``(..., D)``."""
+    log_p = _component_log_probs(component, params, z)
+    weights = jax.nn.softmax(_conditional_logits(params, log_p), axis=-1)
     cdfs = component.cdf(params.components, z[..., None])
     return jnp.sum(weights * cdfs, axis=-1)
 
@@ -154,9 +158,7 @@ def _rosenblatt_sampler(component: Family):
         z = draw(key, params, sample_shape)
         z0 = jax.lax.stop_gradient(z)
         log_p = _component_log_probs(component, params, z0)
-        before = jnp.cumsum(log_p, axis=-2)[..., :-1, :]
-        before = jnp.concatenate([jnp.zeros_like(log_p[..., :1, :]), before], -2)
-        log_cond_w = jax.nn.log_softmax(_log_weights(params, 1) + before, axis=-1)
+        log_cond_w = jax.nn.log_softmax(_conditional_logits(params, log_p), axis=-1)
         inv_q = jnp.exp(-jax.nn.logsumexp(log_cond_w + log_p, axis=-1))
         cdfs = lambda p, zz: _conditional_cdfs(component, p, zz)
 
@@ -244,12 +246,9 @@ def mixture(component: Family, *, event_ndims: int = 0) -> Family:
     )
     axes = "(D, K)" if ndims else "(K,)"
     init.__doc__ = (
-        f"Params of a mixture of {prefix}{component.name} components.\n\n"
-        "Args:\n"
-        "    mixture_logits: unnormalized log weights, shape batch_shape + (K,).\n"
-        f"    **component_natural: the arguments of {component.name}.init, each\n"
-        f"        broadcasting to batch_shape + {axes}.\n\n"
-        "Returns:\n    The params.\n"
+        f"Params of a mixture of {prefix}{component.name} components: the logits\n"
+        f"(batch_shape + (K,)) and {component.name}.init's arguments (broadcasting\n"
+        f"to batch_shape + {axes})."
     )
 
     def to_natural(params: Any) -> dict[str, Array]:
@@ -283,11 +282,6 @@ def mixture(component: Family, *, event_ndims: int = 0) -> Family:
     else:
         sample = implicit_sampler(draw, cdf, log_prob)
 
-    def sample_and_log_prob(key: Any, params: Any, sample_shape: Any = ()) -> Any:
-        """``sample`` and its ``log_prob``."""
-        z = sample(key, params, sample_shape)
-        return z, log_prob(params, z)
-
     def mean(params: Any) -> Array:
         """``sum_k w_k E[Z_k]``."""
         weights = jnp.exp(_log_weights(params, ndims))
@@ -300,28 +294,22 @@ def mixture(component: Family, *, event_ndims: int = 0) -> Family:
         second = component.variance(params.components) + means**2
         return jnp.sum(weights * second, axis=-1) - mean(params) ** 2
 
-    optional: dict[str, Any] = {}
-    if component.has("cdf") and not ndims:
-        optional["cdf"] = cdf
+    closed_forms = [cdf] if component.has("cdf") and not ndims else []
     if component.has("mean"):
-        optional["mean"] = mean
-        if component.has("variance"):
-            optional["variance"] = variance
-    family = Family(
-        name=name,
-        params_type=params_type,
-        init=init,
-        sample=sample,
-        log_prob=log_prob,
-        sample_and_log_prob=sample_and_log_prob,
+        closed_forms += [mean, variance] if component.has("variance") else [mean]
+    _MADE[component, event_ndims] = _bundle.family(
+        name,
+        params_type,
+        init,
+        sample,
+        log_prob,
+        *closed_forms,
         to_natural=to_natural,
         batch_shape=batch_shape,
         event_shape=event_shape,
         reparameterized=reparameterized,
-        **optional,
     )
-    _MADE[component, event_ndims] = register_family(family)
-    return family
+    return _MADE[component, event_ndims]
 
 
 #: The mixture of Normals, ``init(*, mixture_logits, loc, scale)``.

@@ -30,8 +30,8 @@ import jax
 import jax.numpy as jnp
 
 from jaxreparam import _checks
-from jaxreparam.base import Array, ArrayLike, Family, register_family
-from jaxreparam.distributions import _common, _linalg
+from jaxreparam.base import Array, ArrayLike, Family
+from jaxreparam.distributions import _bundle, _common, _linalg
 
 
 class MultivariateNormalDiagParams(NamedTuple):
@@ -68,23 +68,10 @@ class MultivariateNormalLowRankParams(NamedTuple):
 
 
 def init_diag(*, loc: ArrayLike, scale_diag: ArrayLike) -> MultivariateNormalDiagParams:
-    """Params of ``N(loc, diag(scale_diag)^2)`` from natural values.
+    """Params of ``N(loc, diag(scale_diag)^2)``, both of shape ``(..., n)``.
 
-    Differentiable in both arguments. A 0-d argument counts as a vector of one,
-    which broadcasts along the event axis.
-
-    Args:
-        loc: the mean, shape ``(..., n)``, finite.
-        scale_diag: the standard deviations, shape ``(..., n)``, finite and
-            positive; broadcasts with ``loc``.
-
-    Returns:
-        ``MultivariateNormalDiagParams``.
-
-    Raises:
-        TypeError: an argument has an integer, bool or complex dtype.
-        ValueError: a concrete argument is non-finite, ``scale_diag <= 0``, or
-            the shapes do not broadcast.
+    ``loc`` is finite, ``scale_diag`` finite and positive; a 0-d argument
+    broadcasts along the event axis.
 
     Examples:
         >>> import jaxreparam as jr
@@ -95,13 +82,8 @@ def init_diag(*, loc: ArrayLike, scale_diag: ArrayLike) -> MultivariateNormalDia
     where = "multivariate_normal_diag.init"
     loc = _linalg.vector(where, "loc", loc, _checks.real)
     scale_diag = _linalg.vector(where, "scale_diag", scale_diag, _checks.positive)
-    _, n = _linalg.event_broadcast(
-        where,
-        {"loc": loc.shape, "scale_diag": scale_diag.shape},
-        {"loc": 1, "scale_diag": 1},
-    )
-    loc, scale_diag = _checks.same_dtype(
-        _linalg.stretch(loc, -1, n), _linalg.stretch(scale_diag, -1, n)
+    loc, scale_diag = _linalg.broadcast_events(
+        where, {"loc": 1, "scale_diag": 1}, loc=loc, scale_diag=scale_diag
     )
     return MultivariateNormalDiagParams(
         _linalg.nan_if_any(loc, 1), _linalg.nan_if_any(jnp.log(scale_diag), 1)
@@ -109,23 +91,11 @@ def init_diag(*, loc: ArrayLike, scale_diag: ArrayLike) -> MultivariateNormalDia
 
 
 def init_tril(*, loc: ArrayLike, scale_tril: ArrayLike) -> MultivariateNormalTrilParams:
-    """Params of ``N(loc, scale_tril scale_tril^T)`` from natural values.
+    """Params of ``N(loc, scale_tril scale_tril^T)``, ``loc`` of shape ``(..., n)``.
 
-    Only the lower triangle of ``scale_tril`` is read. A 0-d ``scale_tril`` means
-    that multiple of the identity; a 0-d ``loc`` broadcasts along the event axis.
-
-    Args:
-        loc: the mean, shape ``(..., n)``, finite.
-        scale_tril: the Cholesky factor of the covariance, shape ``(..., n, n)``,
-            finite on and below the diagonal, with a positive diagonal.
-
-    Returns:
-        ``MultivariateNormalTrilParams``.
-
-    Raises:
-        TypeError: an argument has an integer, bool or complex dtype.
-        ValueError: ``scale_tril`` is not square, a concrete argument is invalid,
-            or the shapes do not broadcast.
+    ``scale_tril`` (``(..., n, n)``) is read on and below its diagonal, which
+    must be positive; a 0-d one is that multiple of the identity, and a 0-d
+    ``loc`` broadcasts along the event axis.
 
     Examples:
         >>> import jax.numpy as jnp, jaxreparam as jr
@@ -175,21 +145,9 @@ def init_low_rank(
 ) -> MultivariateNormalLowRankParams:
     """Params of ``N(loc, cov_factor cov_factor^T + diag(cov_diag))``.
 
-    A 0-d ``loc`` or ``cov_diag`` broadcasts along the event axis, a 0-d
-    ``cov_factor`` is one column (``k = 1``).
-
-    Args:
-        loc: the mean, shape ``(..., n)``, finite.
-        cov_factor: ``W``, shape ``(..., n, k)``, finite.
-        cov_diag: ``d``, shape ``(..., n)``, finite and positive.
-
-    Returns:
-        ``MultivariateNormalLowRankParams``.
-
-    Raises:
-        TypeError: an argument has an integer, bool or complex dtype.
-        ValueError: a concrete argument is invalid, ``cov_factor`` is 1-d, or
-            the shapes do not broadcast.
+    ``loc`` (``(..., n)``) and ``cov_factor`` (``(..., n, k)``) are finite,
+    ``cov_diag`` (``(..., n)``) positive. A 0-d ``loc`` or ``cov_diag``
+    broadcasts along the event axis, a 0-d ``cov_factor`` is one column.
 
     Examples:
         >>> import jaxreparam as jr
@@ -209,15 +167,12 @@ def init_low_rank(
             f"{cov_factor.shape}"
         )
     cov_diag = _linalg.vector(where, "cov_diag", cov_diag, _checks.positive)
-    _, n = _linalg.event_broadcast(
+    loc, cov_factor, cov_diag = _linalg.broadcast_events(
         where,
-        {"loc": loc.shape, "cov_factor": cov_factor.shape, "cov_diag": cov_diag.shape},
         {"loc": 1, "cov_factor": 2, "cov_diag": 1},
-    )
-    loc, cov_factor, cov_diag = _checks.same_dtype(
-        _linalg.stretch(loc, -1, n),
-        _linalg.stretch(cov_factor, -2, n),
-        _linalg.stretch(cov_diag, -1, n),
+        loc=loc,
+        cov_factor=cov_factor,
+        cov_diag=cov_diag,
     )
     return MultivariateNormalLowRankParams(
         _linalg.nan_if_any(loc, 1),
@@ -264,19 +219,16 @@ def event_shape(params: Any) -> tuple[int, ...]:
     return tuple(params.loc.shape[-1:])
 
 
+def _noise(key: ArrayLike, params: Any, sample_shape) -> tuple[_linalg.Scale, Array]:
+    """The scale and the standard normal noise ``eps`` of one draw."""
+    scale = _scale_of(params)
+    key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
+    size = scale.noise_size(params)
+    return scale, _common.draw(jax.random.normal, key, shape + (size,), dtype)
+
+
 def sample(key: ArrayLike, params: Any, sample_shape=()) -> Array:
-    """Draws ``z = loc + S eps`` with ``eps`` one standard normal draw.
-
-    ``eps`` has ``n`` entries per event (``k + n`` for the low-rank scale).
-
-    Args:
-        key: a PRNG key (``jax.random.key`` or legacy ``PRNGKey``).
-        params: params of any of the three scales.
-        sample_shape: leading shape of independent draws.
-
-    Returns:
-        An array of shape ``sample_shape + batch_shape + (n,)``, pathwise
-        differentiable in ``params``.
+    """Draws ``z = loc + S eps``, ``eps`` of ``n`` (low rank: ``k + n``) normals.
 
     Examples:
         >>> import jax, jaxreparam as jr
@@ -284,11 +236,7 @@ def sample(key: ArrayLike, params: Any, sample_shape=()) -> Array:
         >>> jr.multivariate_normal_diag.sample(jax.random.key(0), p, (5,)).shape
         (5, 2)
     """
-    scale = _scale_of(params)
-    key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
-    eps = _common.draw(
-        jax.random.normal, key, shape + (scale.noise_size(params),), dtype
-    )
+    scale, eps = _noise(key, params, sample_shape)
     return params.loc + scale.scale(params, eps)
 
 
@@ -297,16 +245,7 @@ def _log_density(quadratic: Array, log_det: Array, n: int) -> Array:
 
 
 def log_prob(params: Any, z: ArrayLike) -> Array:
-    """``log q(z)``, event axis reduced.
-
-    Args:
-        params: params of any of the three scales.
-        z: points of shape ``(..., n)``.
-
-    Returns:
-        The log-density, of shape the broadcast of ``z.shape[:-1]`` and the batch
-        shape.
-    """
+    """``log q(z)`` at ``z`` of shape ``(..., n)``, the event axis reduced."""
     residual = (z - params.loc)[..., None]
     quadratic, log_det = _scale_of(params).quadratic_and_log_det(params, residual, None)
     return _log_density(quadratic, log_det, params.loc.shape[-1])
@@ -320,11 +259,7 @@ def sample_and_log_prob(
     For the diagonal and Cholesky scales the Mahalanobis term is ``|eps|^2``:
     no triangular solve. Same key, same draws as :func:`sample`.
     """
-    scale = _scale_of(params)
-    key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
-    eps = _common.draw(
-        jax.random.normal, key, shape + (scale.noise_size(params),), dtype
-    )
+    scale, eps = _noise(key, params, sample_shape)
     residual, quadratic, log_det = scale.from_noise(params, eps)
     return params.loc + residual, _log_density(quadratic, log_det, params.loc.shape[-1])
 
@@ -379,37 +314,29 @@ def quadratic_and_log_det(
 ) -> tuple[Array, Array]:
     """``sum_j x_j^T cov^{-1} x_j + sum_i g_i^2 (cov^{-1})_ii`` and ``log det cov``.
 
-    The building block of the log-density and of the Gaussian KL divergences:
-    one triangular solve for the Cholesky scale, ``O(n k^2)`` for the low-rank one.
-
-    Args:
-        params: params of any of the three scales.
-        x: columns ``x_j``, shape ``(..., n, m)``.
-        diagonal: ``g``, shape ``(..., n)``, or ``None`` for no such term.
-
-    Returns:
-        The quadratic form (shape the broadcast batch) and ``log det cov``.
+    For columns ``x_j`` (``x`` of shape ``(..., n, m)``) and ``g = diagonal``
+    (``(..., n)`` or ``None``): the building block of the log-density and of the
+    Gaussian KL divergences, one triangular solve for the Cholesky scale,
+    ``O(n k^2)`` for the low-rank one.
     """
     return _scale_of(params).quadratic_and_log_det(params, x, diagonal)
 
 
 def _family(name: str, params_type: type, init: Callable[..., Any]) -> Family:
-    return register_family(
-        Family(
-            name=name,
-            params_type=params_type,
-            init=init,
-            sample=sample,
-            log_prob=log_prob,
-            sample_and_log_prob=sample_and_log_prob,
-            to_natural=to_natural,
-            batch_shape=batch_shape,
-            event_shape=event_shape,
-            entropy=entropy,
-            mean=mean,
-            variance=variance,
-            covariance=covariance,
-        )
+    return _bundle.family(
+        name,
+        params_type,
+        init,
+        sample,
+        log_prob,
+        entropy,
+        mean,
+        variance,
+        covariance,
+        sample_and_log_prob=sample_and_log_prob,
+        to_natural=to_natural,
+        batch_shape=batch_shape,
+        event_shape=event_shape,
     )
 
 

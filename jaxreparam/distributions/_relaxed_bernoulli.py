@@ -1,4 +1,4 @@
-"""The RelaxedBernoulli (binary Concrete) family on ``(0, 1)``; straight-through.
+"""The RelaxedBernoulli (binary Concrete) family on ``(0, 1)``.
 
 Reparameterization: ``L ~ Logistic(0, 1)``, ``x = (logits + L) / temperature``,
 ``z = sigmoid(x)``. As the temperature goes to 0, ``z`` tends to the Bernoulli
@@ -25,9 +25,8 @@ value rounds to exactly 0 or 1, off the open support, where ``log_prob`` is
 :func:`logit_log_prob` (the ``Logistic(logits / lam, 1 / lam)`` density of ``x``)
 stay finite and exact at any temperature; ``sigmoid(x)`` is the sample.
 
-:func:`sample_straight_through` returns the hard value ``1[z > 1/2]`` (exactly 0 or
-1) forward and the relaxed sample's gradient backward (Bengio et al. 2013; Jang et
-al. 2017).
+``jr.straight_through(jr.relaxed_bernoulli)`` draws ``1[z > 1/2]`` forward and
+the relaxed gradient backward (Bengio et al. 2013; Jang et al. 2017).
 
 References:
     Maddison, Mnih and Teh. The Concrete Distribution. ICLR 2017.
@@ -41,9 +40,9 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxreparam import _checks
-from jaxreparam.base import Array, ArrayLike, Family, register_family
-from jaxreparam.distributions import _common
+from jaxreparam.base import Array, ArrayLike
+from jaxreparam.base import scalar_batch_shape as batch_shape
+from jaxreparam.distributions import _bundle, _common
 
 
 class RelaxedBernoulliParams(NamedTuple):
@@ -54,39 +53,19 @@ class RelaxedBernoulliParams(NamedTuple):
 
 
 def init(*, temperature: ArrayLike, logits: ArrayLike = 0.0) -> RelaxedBernoulliParams:
-    """Params of ``RelaxedBernoulli(temperature, logits)`` from natural values.
-
-    Differentiable in both arguments.
-
-    Args:
-        temperature: the temperature, finite and positive, any shape.
-        logits: the log-odds of the limiting Bernoulli, finite, broadcastable with
-            ``temperature``.
-
-    Returns:
-        ``RelaxedBernoulliParams`` with batch shape the broadcast of the two shapes.
-
-    Raises:
-        TypeError: an argument has an integer, bool or complex dtype.
-        ValueError: a concrete argument is non-finite, ``temperature <= 0``, or the
-            shapes do not broadcast.
+    """Params of ``RelaxedBernoulli(temperature, logits)``: positive, finite.
 
     Examples:
         >>> import jaxreparam as jr
         >>> jr.relaxed_bernoulli.init(temperature=0.5, logits=1.0)
         RelaxedBernoulliParams(logits=Array(1., ...), log_temperature=Array(-0.693...))
     """
-    where = "relaxed_bernoulli.init"
-    temperature = _checks.positive(where, "temperature", temperature)
-    logits = _checks.real(where, "logits", logits)
-    _checks.broadcast_shapes(where, temperature=temperature.shape, logits=logits.shape)
-    logits, temperature = _checks.same_dtype(logits, temperature)
-    return RelaxedBernoulliParams(logits, jnp.log(temperature))
-
-
-def to_natural(params: RelaxedBernoulliParams) -> dict[str, Array]:
-    """``{"temperature": ..., "logits": ...}``, the inverse of :func:`init`."""
-    return {"temperature": jnp.exp(params.log_temperature), "logits": params.logits}
+    return _bundle.from_natural(
+        RelaxedBernoulliParams,
+        "relaxed_bernoulli.init",
+        temperature=temperature,
+        logits=logits,
+    )
 
 
 def sample_logit(key: ArrayLike, params: RelaxedBernoulliParams, sample_shape=()):
@@ -94,14 +73,6 @@ def sample_logit(key: ArrayLike, params: RelaxedBernoulliParams, sample_shape=()
 
     ``sigmoid(x)`` is the :func:`sample` drawn with the same key. With
     :func:`logit_log_prob`, the way to work at low temperatures.
-
-    Args:
-        key: a PRNG key.
-        params: ``RelaxedBernoulliParams``.
-        sample_shape: leading shape of independent draws.
-
-    Returns:
-        An array of shape ``sample_shape + batch_shape``, pathwise differentiable.
     """
     key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
     noise = _common.draw(jax.random.logistic, key, shape, dtype)
@@ -120,15 +91,6 @@ def logit_log_prob(params: RelaxedBernoulliParams, x: ArrayLike) -> Array:
 
 def sample(key: ArrayLike, params: RelaxedBernoulliParams, sample_shape=()) -> Array:
     """Draws ``z = sigmoid((logits + L) / temperature)``, ``L ~ Logistic(0, 1)``.
-
-    Args:
-        key: a PRNG key (``jax.random.key`` or legacy ``PRNGKey``).
-        params: ``RelaxedBernoulliParams``.
-        sample_shape: leading shape of independent draws.
-
-    Returns:
-        An array in ``[0, 1]`` of shape ``sample_shape + batch_shape``, pathwise
-        differentiable in ``logits`` and ``log_temperature``.
 
     Examples:
         >>> import jax, jaxreparam as jr
@@ -150,14 +112,6 @@ def log_prob(params: RelaxedBernoulliParams, z: ArrayLike) -> Array:
     return _common.log_prob_on_support(density, z, (z > 0) & (z < 1), 0.5)
 
 
-def sample_and_log_prob(
-    key: ArrayLike, params: RelaxedBernoulliParams, sample_shape=()
-) -> tuple[Array, Array]:
-    """``sample`` and its ``log_prob`` (the density of the returned value)."""
-    z = sample(key, params, sample_shape)
-    return z, log_prob(params, z)
-
-
 def cdf(params: RelaxedBernoulliParams, z: ArrayLike) -> Array:
     """``P(Z <= z) = sigmoid(temperature logit(z) - logits)``."""
     z = jnp.clip(jnp.asarray(z), 0, 1)
@@ -172,19 +126,6 @@ def icdf(params: RelaxedBernoulliParams, u: ArrayLike) -> Array:
     return jax.nn.sigmoid((params.logits + logit) * jnp.exp(-params.log_temperature))
 
 
-batch_shape = _common.scalar_batch_shape
-event_shape = _common.scalar_event_shape
-
-relaxed_bernoulli = register_family(
-    Family(
-        name="relaxed_bernoulli",
-        params_type=RelaxedBernoulliParams,
-        init=init,
-        sample=sample,
-        log_prob=log_prob,
-        sample_and_log_prob=sample_and_log_prob,
-        to_natural=to_natural,
-        cdf=cdf,
-        icdf=icdf,
-    )
+relaxed_bernoulli = _bundle.family(
+    "relaxed_bernoulli", RelaxedBernoulliParams, init, sample, log_prob, cdf, icdf
 )

@@ -1,4 +1,4 @@
-"""The RelaxedOneHotCategorical (Concrete, Gumbel-softmax) family; straight-through.
+"""The RelaxedOneHotCategorical (Concrete, Gumbel-softmax) family.
 
 Reparameterization: ``g_k ~ Gumbel(0, 1)`` independently,
 ``z = softmax((logits + g) / temperature)``, a point of the open simplex with ``K``
@@ -20,8 +20,8 @@ Params store ``logits`` (shape ``batch_shape + (K,)``; event shape ``(K,)``) and
 ``log_temperature`` (broadcasting with ``batch_shape``), so the temperature is a
 learnable parameter that no optimizer step can make negative.
 
-:func:`sample_straight_through` returns ``one_hot(argmax z)`` (exactly) forward and the
-relaxed sample's gradient backward (Jang et al. 2017).
+``jr.straight_through(jr.relaxed_one_hot_categorical)`` draws ``one_hot(argmax z)``
+forward and the relaxed gradient backward (Jang et al. 2017).
 
 References:
     Maddison, Mnih and Teh. The Concrete Distribution. ICLR 2017.
@@ -37,8 +37,8 @@ import jax.numpy as jnp
 from jax.scipy.special import gammaln
 
 from jaxreparam import _checks
-from jaxreparam.base import Array, ArrayLike, Family, register_family
-from jaxreparam.distributions import _common
+from jaxreparam.base import Array, ArrayLike
+from jaxreparam.distributions import _bundle, _common
 
 
 class RelaxedOneHotCategoricalParams(NamedTuple):
@@ -51,24 +51,10 @@ class RelaxedOneHotCategoricalParams(NamedTuple):
 def init(
     *, temperature: ArrayLike, logits: ArrayLike
 ) -> RelaxedOneHotCategoricalParams:
-    """Params of ``RelaxedOneHotCategorical(temperature, logits)`` from natural values.
+    """Params of ``RelaxedOneHotCategorical(temperature, logits)``.
 
-    Differentiable in both arguments.
-
-    Args:
-        temperature: the temperature, finite and positive, of a shape that
-            broadcasts with ``logits.shape[:-1]``.
-        logits: the unnormalized log-probabilities of the limiting categorical,
-            finite, shape ``batch_shape + (K,)``; a scalar is one category.
-
-    Returns:
-        ``RelaxedOneHotCategoricalParams`` with batch shape the broadcast of
-        ``temperature.shape`` and ``logits.shape[:-1]``, event shape ``(K,)``.
-
-    Raises:
-        TypeError: an argument has an integer, bool or complex dtype.
-        ValueError: a concrete argument is non-finite, ``temperature <= 0``, or the
-            shapes do not broadcast.
+    ``temperature`` is positive and broadcasts with ``logits.shape[:-1]``;
+    ``logits`` (finite) has shape ``batch_shape + (K,)``, a scalar one category.
 
     Examples:
         >>> import jaxreparam as jr
@@ -87,21 +73,8 @@ def init(
     return RelaxedOneHotCategoricalParams(logits, jnp.log(temperature))
 
 
-def to_natural(params: RelaxedOneHotCategoricalParams) -> dict[str, Array]:
-    """``{"temperature": ..., "logits": ...}``, the inverse of :func:`init`."""
-    return {"temperature": jnp.exp(params.log_temperature), "logits": params.logits}
-
-
-def batch_shape(params: RelaxedOneHotCategoricalParams) -> tuple[int, ...]:
-    """The broadcast of ``logits.shape[:-1]`` and ``log_temperature.shape``."""
-    return tuple(
-        jnp.broadcast_shapes(params.logits.shape[:-1], params.log_temperature.shape)
-    )
-
-
-def event_shape(params: RelaxedOneHotCategoricalParams) -> tuple[int, ...]:
-    """``(K,)``, the number of categories."""
-    return tuple(params.logits.shape[-1:])
+batch_shape = _bundle.vector_batch_shape
+event_shape = _bundle.vector_event_shape
 
 
 def _log_sample(key: ArrayLike, params: RelaxedOneHotCategoricalParams, sample_shape):
@@ -116,15 +89,6 @@ def sample(
     key: ArrayLike, params: RelaxedOneHotCategoricalParams, sample_shape=()
 ) -> Array:
     """Draws ``z = softmax((logits + g) / temperature)``, ``g`` i.i.d. Gumbel(0, 1).
-
-    Args:
-        key: a PRNG key (``jax.random.key`` or legacy ``PRNGKey``).
-        params: ``RelaxedOneHotCategoricalParams``.
-        sample_shape: leading shape of independent draws.
-
-    Returns:
-        Points of the simplex, shape ``sample_shape + batch_shape + (K,)``,
-        pathwise differentiable in ``logits`` and ``log_temperature``.
 
     Examples:
         >>> import jax, jaxreparam as jr
@@ -168,16 +132,11 @@ def sample_and_log_prob(
     return jnp.exp(log_z), _log_density(params, log_z)
 
 
-relaxed_one_hot_categorical = register_family(
-    Family(
-        name="relaxed_one_hot_categorical",
-        params_type=RelaxedOneHotCategoricalParams,
-        init=init,
-        sample=sample,
-        log_prob=log_prob,
-        sample_and_log_prob=sample_and_log_prob,
-        to_natural=to_natural,
-        batch_shape=batch_shape,
-        event_shape=event_shape,
-    )
+relaxed_one_hot_categorical = _bundle.vector_family(
+    "relaxed_one_hot_categorical",
+    RelaxedOneHotCategoricalParams,
+    init,
+    sample,
+    log_prob,
+    sample_and_log_prob=sample_and_log_prob,
 )

@@ -115,15 +115,9 @@ def _propose(u_n: Array, u: Array, d: Array, c: Array) -> tuple[Array, Array]:
 
 @functools.partial(jax.jit, static_argnums=2)
 def draw_log(key: Array, a: Array, shape: tuple[int, ...]) -> Array:
-    """``log x`` for ``x ~ Gamma(a, 1)`` of ``shape`` (no gradient).
+    """``log x`` for ``x ~ Gamma(a, 1)`` of ``shape`` (no gradient), ``a`` broadcast.
 
-    Args:
-        key: a PRNG key.
-        a: concentrations, broadcastable to ``shape``.
-        shape: the output shape.
-
-    Returns:
-        ``log x``, finite for every finite ``a > 0``; NaN where ``a`` is NaN.
+    Finite for every finite ``a > 0``; NaN where ``a`` is NaN.
     """
     # Flat throughout: XLA compiles 1-D random bits and elementwise loops in
     # half the time of 2-D ones (Beta, Dirichlet).
@@ -223,14 +217,8 @@ def _masked(branch, mask: Array, a: Array, log_x: Array, safe_x: float) -> Array
 def _log_sample_derivative(a: Array, log_x: Array) -> Array:
     """``d log(x) / da`` for ``x ~ Gamma(a, 1)`` at fixed ``P(a, x)``.
 
-    Args:
-        a: the concentration, positive.
-        log_x: ``log x`` of the sample (``-inf`` for a sample that underflowed to
-            zero), broadcastable with ``a``.
-
-    Returns:
-        The derivative, of the broadcast shape and the floating dtype of the
-        inputs; ``x`` times it is ``dx/da``.
+    ``log_x`` (``-inf`` for a sample that underflowed to zero) broadcasts with
+    ``a > 0``; ``x`` times the result is ``dx/da``.
     """
     a, log_x = jnp.broadcast_arrays(a, log_x)
     shape = log_x.shape
@@ -243,18 +231,15 @@ def _log_sample_derivative(a: Array, log_x: Array) -> Array:
         x <= jnp.where(large, _LAMBDA_LOW * a, jnp.maximum(a, steps.series_max))
     )
     fraction = ~temme & ~series
-    out = _masked(lambda a, lx: _series(a, lx, steps.series), series, a, log_x, 0.5)
-    out = out + _masked(
-        lambda a, lx: _continued_fraction(a, lx, steps.fraction),
-        fraction,
-        a,
-        log_x,
-        3.0,
+    by_series, by_fraction, by_temme = (
+        _masked(branch, mask, a, log_x, safe_x)
+        for branch, mask, safe_x in (
+            (lambda a, lx: _series(a, lx, steps.series), series, 0.5),
+            (lambda a, lx: _continued_fraction(a, lx, steps.fraction), fraction, 3.0),
+            (lambda a, lx: _temme_expansion(a, lx, steps), temme, 1.0),
+        )
     )
-    out = out + _masked(
-        lambda a, lx: _temme_expansion(a, lx, steps), temme, a, log_x, 1.0
-    )
-    return out.reshape(shape)
+    return (by_series + by_fraction + by_temme).reshape(shape)
 
 
 def _cdf(a: Array, log_x: Array) -> Array:

@@ -27,8 +27,9 @@ from jax.scipy.special import log_ndtr as _jax_log_ndtr
 from jax.scipy.special import ndtr, ndtri
 
 from jaxreparam import _checks
-from jaxreparam.base import Array, ArrayLike, Family, register_family
-from jaxreparam.distributions import _common
+from jaxreparam.base import Array, ArrayLike
+from jaxreparam.base import scalar_batch_shape as batch_shape
+from jaxreparam.distributions import _bundle, _common
 from jaxreparam.implicit import implicit_sampler
 
 _WHERE = "truncated_normal.init"
@@ -58,23 +59,10 @@ def init(
     low: ArrayLike = -math.inf,
     high: ArrayLike = math.inf,
 ) -> TruncatedNormalParams:
-    """Params of ``N(loc, scale^2)`` truncated to ``[low, high]``.
+    """Params of ``N(loc, scale^2)`` truncated to ``[low, high]``, ``low < high``.
 
-    Differentiable in every argument.
-
-    Args:
-        loc: the untruncated mean, finite, any shape.
-        scale: the untruncated standard deviation, finite and positive.
-        low: the lower bound, ``-inf`` allowed.
-        high: the upper bound, ``+inf`` allowed, above ``low``.
-
-    Returns:
-        ``TruncatedNormalParams`` with batch shape the broadcast of the shapes.
-
-    Raises:
-        TypeError: an argument has an integer, bool or complex dtype.
-        ValueError: a concrete argument is NaN or out of its domain, ``low >=
-            high``, or the shapes do not broadcast.
+    ``loc`` is finite, ``scale`` finite and positive; ``low`` may be ``-inf`` and
+    ``high`` ``+inf``.
 
     Examples:
         >>> import jaxreparam as jr
@@ -242,15 +230,7 @@ def _tangent(params, dparams, z):
 
 
 def sample(key: ArrayLike, params: TruncatedNormalParams, sample_shape=()) -> Array:
-    """Draws ``z`` in ``[low, high]``, pathwise differentiable in every param.
-
-    Args:
-        key: a PRNG key (``jax.random.key`` or legacy ``PRNGKey``).
-        params: ``TruncatedNormalParams``.
-        sample_shape: leading shape of independent draws.
-
-    Returns:
-        An array of shape ``sample_shape + batch_shape``.
+    """Draws ``z = loc + scale Phi^{-1}(Phi(alpha) + u Z)`` in ``[low, high]``.
 
     Examples:
         >>> import jax, jaxreparam as jr
@@ -280,14 +260,6 @@ def log_prob(params: TruncatedNormalParams, z: ArrayLike) -> Array:
     z = jnp.asarray(z)
     fill = jnp.where(jnp.isfinite(low), low, jnp.where(jnp.isfinite(high), high, 0))
     return _common.log_prob_on_support(log_density, z, (z >= low) & (z <= high), fill)
-
-
-def sample_and_log_prob(
-    key: ArrayLike, params: TruncatedNormalParams, sample_shape=()
-) -> tuple[Array, Array]:
-    """``sample`` and its ``log_prob``."""
-    z = sample(key, params, sample_shape)
-    return z, log_prob(params, z)
 
 
 def _moments(params: TruncatedNormalParams) -> tuple[Array, Array, Array]:
@@ -348,22 +320,16 @@ def icdf(params: TruncatedNormalParams, u: ArrayLike) -> Array:
 
 # The tangent is dz itself (the density already divided out), hence no log_prob.
 _implicit_sample = implicit_sampler(_draw, cdf, cdf_jvp=_tangent)
-batch_shape = _common.scalar_batch_shape
-event_shape = _common.scalar_event_shape
-
-truncated_normal = register_family(
-    Family(
-        name="truncated_normal",
-        params_type=TruncatedNormalParams,
-        init=init,
-        sample=sample,
-        log_prob=log_prob,
-        sample_and_log_prob=sample_and_log_prob,
-        to_natural=to_natural,
-        entropy=entropy,
-        mean=mean,
-        variance=variance,
-        cdf=cdf,
-        icdf=icdf,
-    )
+truncated_normal = _bundle.family(
+    "truncated_normal",
+    TruncatedNormalParams,
+    init,
+    sample,
+    log_prob,
+    entropy,
+    mean,
+    variance,
+    cdf,
+    icdf,
+    to_natural=to_natural,
 )

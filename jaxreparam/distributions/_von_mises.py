@@ -31,9 +31,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import i0e, i1e
 
-from jaxreparam import _checks
-from jaxreparam.base import Array, ArrayLike, Family, register_family
-from jaxreparam.distributions import _common
+from jaxreparam.base import Array, ArrayLike
+from jaxreparam.base import scalar_batch_shape as batch_shape
+from jaxreparam.distributions import _bundle, _common
 from jaxreparam.implicit import implicit_sampler
 
 _TWO_PI = 2 * math.pi
@@ -66,38 +66,18 @@ class VonMisesParams(NamedTuple):
 
 
 def init(*, loc: ArrayLike = 0.0, concentration: ArrayLike = 1.0) -> VonMisesParams:
-    """Params of ``VonMises(loc, concentration)`` from natural values.
+    """Params of ``VonMises(loc, concentration)``: ``loc`` real, ``k`` positive.
 
-    Differentiable in ``loc`` and ``concentration``.
-
-    Args:
-        loc: the mean direction, any shape, finite (any real; only its value
-            modulo ``2 pi`` matters).
-        concentration: ``k``, finite and positive, broadcastable with ``loc``.
-
-    Returns:
-        ``VonMisesParams`` with batch shape the broadcast of the two shapes.
-
-    Raises:
-        TypeError: an argument has an integer, bool or complex dtype.
-        ValueError: a concrete argument is non-finite, ``concentration <= 0``,
-            or the shapes do not broadcast.
+    Only ``loc`` modulo ``2 pi`` matters.
 
     Examples:
         >>> import jaxreparam as jr
         >>> jr.von_mises.init(loc=1.0, concentration=2.0)
         VonMisesParams(loc=Array(1., ...), log_concentration=Array(0.6931472, ...))
     """
-    loc = _checks.real("von_mises.init", "loc", loc)
-    k = _checks.positive("von_mises.init", "concentration", concentration)
-    _checks.broadcast_shapes("von_mises.init", loc=loc.shape, concentration=k.shape)
-    loc, k = _checks.same_dtype(loc, k)
-    return VonMisesParams(loc, jnp.log(k))
-
-
-def to_natural(params: VonMisesParams) -> dict[str, Array]:
-    """``{"loc": ..., "concentration": ...}``, the inverse of :func:`init`."""
-    return {"loc": params.loc, "concentration": jnp.exp(params.log_concentration)}
+    return _bundle.from_natural(
+        VonMisesParams, "von_mises.init", loc=loc, concentration=concentration
+    )
 
 
 def _wrap(x: Array) -> Array:
@@ -271,16 +251,7 @@ def _tangent(params: VonMisesParams, dparams: VonMisesParams, z: Array) -> Array
 
 
 def sample(key: ArrayLike, params: VonMisesParams, sample_shape=()) -> Array:
-    """Draws ``z`` on ``[-pi, pi)``, pathwise differentiable in ``params``.
-
-    Args:
-        key: a PRNG key (``jax.random.key`` or legacy ``PRNGKey``).
-        params: ``VonMisesParams``.
-        sample_shape: leading shape of independent draws.
-
-    Returns:
-        An array of shape ``sample_shape + batch_shape`` in ``[-pi, pi)``, with
-        ``dz/dloc = 1`` and the implicit ``dz/dconcentration``.
+    """Draws ``z = wrap(loc + x)`` on ``[-pi, pi)``, with the implicit ``dz/dk``.
 
     Examples:
         >>> import jax, jaxreparam as jr
@@ -298,14 +269,6 @@ def log_prob(params: VonMisesParams, z: ArrayLike) -> Array:
     k = jnp.exp(params.log_concentration)
     # k (cos(z - loc) - 1) - log(2 pi i0e(k)) = k cos(z - loc) - log(2 pi I0(k)).
     return -2 * k * jnp.sin(0.5 * (z - params.loc)) ** 2 - jnp.log(_TWO_PI * i0e(k))
-
-
-def sample_and_log_prob(
-    key: ArrayLike, params: VonMisesParams, sample_shape=()
-) -> tuple[Array, Array]:
-    """``sample`` and its ``log_prob``."""
-    z = sample(key, params, sample_shape)
-    return z, log_prob(params, z)
 
 
 def mean_resultant_length(params: VonMisesParams) -> Array:
@@ -332,19 +295,6 @@ def cdf(params: VonMisesParams, z: ArrayLike) -> Array:
 
 # The tangent is dz itself (the density already divided out), hence no log_prob.
 _implicit_sample = implicit_sampler(_draw, cdf, cdf_jvp=_tangent)
-batch_shape = _common.scalar_batch_shape
-event_shape = _common.scalar_event_shape
-
-von_mises = register_family(
-    Family(
-        name="von_mises",
-        params_type=VonMisesParams,
-        init=init,
-        sample=sample,
-        log_prob=log_prob,
-        sample_and_log_prob=sample_and_log_prob,
-        to_natural=to_natural,
-        entropy=entropy,
-        cdf=cdf,
-    )
+von_mises = _bundle.family(
+    "von_mises", VonMisesParams, init, sample, log_prob, entropy, cdf
 )

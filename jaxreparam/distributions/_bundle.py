@@ -1,0 +1,130 @@
+"""What every family module would otherwise write again (private).
+
+A family module defines its params type, ``init``, ``sample``, ``log_prob`` and
+its closed forms, each as its own mathematics; :func:`family` bundles and
+registers them, filling in the rest from one convention: a params field
+``log_x`` stores ``log(x)`` of a positive natural value ``x``, a field ``x``
+stores ``x`` itself. :func:`from_natural` checks natural values and makes
+params by that convention; the bundle's default ``to_natural`` inverts it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import jax.numpy as jnp
+
+from jaxreparam import _checks
+from jaxreparam.base import Array, ArrayLike, Family, register_family
+
+_CLOSED_FORMS = ("entropy", "mean", "variance", "cdf", "icdf", "covariance")
+
+
+def from_natural(params_type: type, where: str, **natural: ArrayLike) -> Any:
+    """``params_type`` from natural values named after its fields, checked.
+
+    A value ``x`` for a field ``log_x`` must be finite and positive and is
+    stored as ``log(x)``; a value for a field of its own name must be finite.
+    The values are checked in the order given; several must broadcast together
+    and are cast to the dtype they promote to (a single one keeps its own).
+    """
+    fields = params_type._fields
+    checked = {
+        name: (_checks.positive if f"log_{name}" in fields else _checks.real)(
+            where, name, value
+        )
+        for name, value in natural.items()
+    }
+    if len(checked) > 1:
+        _checks.broadcast_shapes(where, **{k: v.shape for k, v in checked.items()})
+        checked = dict(zip(checked, _checks.same_dtype(*checked.values()), strict=True))
+    return params_type(
+        *(
+            jnp.log(checked[f[4:]]) if f.startswith("log_") else checked[f]
+            for f in fields
+        )
+    )
+
+
+def vector_batch_shape(params: Any) -> tuple[int, ...]:
+    """The first param's leading axes broadcast with the other params' shapes.
+
+    For a family whose first param carries the event axis last (logits,
+    concentrations) and whose other params hold one value per batch element.
+    """
+    first, *rest = params
+    shapes = (jnp.shape(first)[:-1], *(jnp.shape(x) for x in rest))
+    return tuple(jnp.broadcast_shapes(*shapes))
+
+
+def vector_event_shape(params: Any) -> tuple[int, ...]:
+    """``(K,)``, the last axis of the first param."""
+    return tuple(jnp.shape(params[0])[-1:])
+
+
+def _default_to_natural(params_type: type, init: Callable) -> Callable:
+    """``init``'s natural values from params, in ``init``'s order (see module)."""
+    fields = params_type._fields
+    names = [
+        n
+        for n in inspect.signature(init).parameters
+        if n in fields or f"log_{n}" in fields
+    ]
+    if len(names) != len(fields):
+        raise TypeError(f"{params_type.__name__}: give the family its to_natural")
+
+    def to_natural(params: Any) -> dict[str, Array]:
+        """The natural values of ``params``, the inverse of ``init``."""
+        return {
+            n: jnp.exp(getattr(params, f"log_{n}"))
+            if f"log_{n}" in fields
+            else getattr(params, n)
+            for n in names
+        }
+
+    return to_natural
+
+
+def _sample_then_log_prob(sample: Callable, log_prob: Callable) -> Callable:
+    def sample_and_log_prob(key: Any, params: Any, sample_shape: Any = ()) -> Any:
+        """``sample`` and its ``log_prob``."""
+        z = sample(key, params, sample_shape)
+        return z, log_prob(params, z)
+
+    return sample_and_log_prob
+
+
+def family(
+    name: str,
+    params_type: type,
+    init: Callable,
+    sample: Callable,
+    log_prob: Callable,
+    *closed_forms: Callable,
+    **fields: Any,
+) -> Family:
+    """The registered ``Family`` of one module's functions.
+
+    ``closed_forms`` (``entropy``, ``mean``, ``variance``, ``cdf``, ``icdf``,
+    ``covariance``) are known by their function names; ``fields`` are any other
+    ``Family`` fields. Unless given, ``sample_and_log_prob`` is ``sample`` then
+    ``log_prob``, and ``to_natural`` inverts :func:`from_natural`.
+    """
+    for function in closed_forms:
+        if function.__name__ not in _CLOSED_FORMS:
+            raise TypeError(f"{name}: {function.__name__} is not a closed form")
+        fields[function.__name__] = function
+    if "sample_and_log_prob" not in fields:
+        fields["sample_and_log_prob"] = _sample_then_log_prob(sample, log_prob)
+    if "to_natural" not in fields:
+        fields["to_natural"] = _default_to_natural(params_type, init)
+    bundle = Family(name, params_type, init, sample, log_prob, **fields)
+    return register_family(bundle)
+
+
+def vector_family(*args: Any, **fields: Any) -> Family:
+    """:func:`family` of a family with an event axis last (``vector_*_shape``)."""
+    shapes = {"batch_shape": vector_batch_shape, "event_shape": vector_event_shape}
+    return family(*args, **shapes, **fields)
