@@ -3,65 +3,31 @@
 The contract tests (``test_contract.py``) run every generic check over ``CASES``;
 the univariate tests (``test_univariate.py``) also compare each case that has a
 ``scipy`` reference against scipy.stats, sample by sample and gradient by
-gradient. To put a new family under test, add one ``Case`` here.
+gradient.
+
+To put a new family under test, write its ``Case`` in the family's own test file,
+``tests/distributions/test_<name>.py``, as ``CASE = Case(...)`` (``Case`` from
+``tests.distributions.case``), next to its specific tests: the registry gathers it
+from there (:func:`_gather`), so this file does not change. The cases below
+predate that, and the combinator families (``independent``) are built here.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable
-from typing import Any
+import importlib
 
-import jax.numpy as jnp
 import numpy as np
 import scipy.stats as st
 from scipy import integrate, special
 
 import jaxreparam as jr
 from jaxreparam.base import Family
+from tests.distributions.case import FUNCTIONS as FUNCTIONS
+from tests.distributions.case import Case as Case
+from tests.distributions.case import floats
 from tests.distributions.von_mises_reference import wrapped_von_mises
 
-
-@dataclasses.dataclass(frozen=True)
-class Case:
-    """One family under test.
-
-    Attributes:
-        family: the family bundle.
-        natural: natural values for ``family.init`` with a non-trivial batch shape
-            (numpy float64; the tests cast them).
-        scipy: ``**natural -> frozen scipy.stats distribution`` (univariate only),
-            the independent reference for densities, CDFs, moments and gradients.
-        positive: natural arguments that must be strictly positive.
-        invalid: more invalid inputs: ``(overrides, substring of the message)``.
-        test_functions: names of ``FUNCTIONS`` whose expectation's gradient is
-            checked against scipy (only those with a finite expectation).
-        params_event_ndims: ``(name, n)`` for each natural value whose last ``n``
-            axes are not batch axes (a mixture's component axis); others have 0.
-        upper_bounds: natural arguments for which ``+inf`` is valid (an upper
-            bound); the contract checks that ``-inf`` is rejected instead.
-    """
-
-    family: Family
-    natural: dict[str, np.ndarray]
-    scipy: Callable[..., Any] | None = None
-    positive: tuple[str, ...] = ()
-    invalid: tuple[tuple[dict[str, Any], str], ...] = ()
-    test_functions: tuple[str, ...] = ("linear", "quadratic", "sin")
-    params_event_ndims: tuple[tuple[str, int], ...] = ()
-    upper_bounds: tuple[str, ...] = ()
-
-
-#: Functions ``f`` whose ``grad E[f(z)]`` is tested: name -> (jax f, numpy f).
-FUNCTIONS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
-    "linear": (lambda z: 2.0 * z - 1.0, lambda z: 2.0 * z - 1.0),
-    "quadratic": (lambda z: z**2, lambda z: z**2),
-    "sin": (jnp.sin, np.sin),
-}
-
-
-def _a(*values: float) -> np.ndarray:
-    return np.asarray(values, dtype=np.float64)
+_a = floats
 
 
 class _KumaraswamyReference(st.rv_continuous):
@@ -487,6 +453,7 @@ CASES.update(
             positive=("scale",),
             invalid=(({"low": 3.0}, "low"), ({"high": -np.inf}, "high")),
             upper_bounds=("high",),
+            lower_bounds=("low",),
         ),
     }
 )
@@ -609,3 +576,57 @@ KL_CASES += [
         {"concentration": _DIRICHLET_Q},
     ),
 ]
+
+# Combinator families over another family's params (not registered for dispatch):
+# batch axes read as event axes. A univariate base (batch (2,), event (3,)) and a
+# multivariate one (batch (), event (2, 3)).
+CASES.update(
+    {
+        "independent_normal": Case(
+            jr.independent(jr.normal, 1),
+            {
+                "loc": np.array([[0.5, -1.0, 0.2], [0.0, 0.3, -0.4]]),
+                "scale": np.array([[1.5, 0.3, 0.8], [1.0, 0.6, 2.0]]),
+            },
+            positive=("scale",),
+        ),
+        "independent_multivariate_normal_diag": Case(
+            jr.independent(jr.multivariate_normal_diag, 1),
+            _MVN["diag"],
+            positive=("scale_diag",),
+            invalid=(({"scale_diag": _a(1.0, -1.0, 1.0)}, "scale_diag"),),
+        ),
+    }
+)
+
+
+def _gather() -> None:
+    """Adds the ``CASE`` of ``tests/distributions/test_<name>.py`` for each
+    registered family that has no case above.
+
+    Those test files import ``Case`` from ``tests.distributions.case``, never this
+    registry (which imports them). A family with neither is reported by
+    ``test_contract.test_every_family_is_under_test``.
+    """
+    under_test = {case.family.name for case in CASES.values()}
+    for name, family in jr.FAMILIES.items():
+        if name in under_test:
+            continue
+        module_name = f"tests.distributions.test_{name}"
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name != module_name:
+                raise
+            continue
+        case = getattr(module, "CASE", None)
+        if case is None:
+            continue
+        if case.family is not family:
+            raise ValueError(
+                f"{module_name}.CASE is a case of {case.family.name!r}, not {name!r}"
+            )
+        CASES[name] = case
+
+
+_gather()

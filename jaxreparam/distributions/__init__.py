@@ -5,6 +5,10 @@ where its sampler, density and gradient trick read as its mathematics; this
 package re-exports the family bundle and its params type. The functions at the
 bottom look the family up from ``type(params)``: a convenience on top of the
 bundles, never the only way in.
+
+Adding a family: its module ``_<name>.py``, one import line and its names in
+``__all__`` here (``jaxreparam`` re-exports ``__all__`` at the top level), and its
+test file ``tests/distributions/test_<name>.py`` holding its registry ``Case``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from jaxreparam.distributions._exponential import ExponentialParams, exponential
 from jaxreparam.distributions._gamma import GammaParams, gamma
 from jaxreparam.distributions._gumbel import GumbelParams, gumbel
 from jaxreparam.distributions._half_normal import HalfNormalParams, half_normal
+from jaxreparam.distributions._independent import independent
 from jaxreparam.distributions._inverse_gamma import InverseGammaParams, inverse_gamma
 from jaxreparam.distributions._kumaraswamy import KumaraswamyParams, kumaraswamy
 from jaxreparam.distributions._laplace import LaplaceParams, laplace
@@ -106,6 +111,7 @@ __all__ = [
     "gamma",
     "gumbel",
     "half_normal",
+    "independent",
     "inverse_gamma",
     "kumaraswamy",
     "laplace",

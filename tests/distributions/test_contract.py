@@ -30,13 +30,45 @@ def shapes(case):
     return params, case.family.batch_shape(params), case.family.event_shape(params)
 
 
+def exported(family):
+    """Whether ``family`` is a public family name (``jr.FAMILIES``), not one built
+    by a combinator over another family's params (``jr.independent(...)``)."""
+    return jr.FAMILIES.get(family.name) is family
+
+
 def test_every_family_is_under_test():
-    assert set(jr.FAMILIES) == {c.family.name for c in CASES.values()}
+    under_test = {c.family.name for c in CASES.values()}
+    missing = sorted(set(jr.FAMILIES) - under_test)
+    assert not missing, f"no Case (in tests/distributions/test_<name>.py): {missing}"
+    for c in CASES.values():  # the rest are combinators over exported families
+        if not exported(c.family):
+            assert c.family.name not in jr.FAMILIES, c.family.name
+            params_types = {f.params_type for f in jr.FAMILIES.values()}
+            assert c.family.params_type in params_types, c.family.name
 
 
 def test_registered_for_dispatch(case):
     params, _, _ = shapes(case)
-    assert jr.family_of(params) is case.family
+    if exported(case.family):
+        assert jr.family_of(params) is case.family
+    else:  # a view of another family's params: dispatch finds that family
+        assert jr.family_of(params).params_type is case.family.params_type
+        assert jr.family_of(params) is not case.family
+
+
+def test_declared_natural_args_describe_init(case):
+    """``Family.natural_args``, where declared, are exactly ``init``'s keywords."""
+    declared = case.family.natural_args
+    if not declared:
+        pytest.skip(f"{case.family.name} declares no natural_args")
+    names = [a.name for a in declared]
+    assert names == list(inspect.signature(case.family.init).parameters)
+    assert set(names) == set(case.natural)
+    for arg in declared:
+        assert isinstance(arg, jr.NaturalArg), arg
+        assert arg.domain in jr.base.DOMAINS, arg
+        assert isinstance(arg.event_ndims, int), arg
+        assert 0 <= arg.event_ndims <= np.ndim(case.natural[arg.name]), arg
 
 
 @pytest.mark.parametrize("sample_shape", [(), (4,), (2, 3)])
@@ -163,6 +195,18 @@ def test_init_rejects_invalid_values(case):
         nat = dict(natural(case), **overrides)
         with pytest.raises(ValueError, match=match):
             case.family.init(**nat)
+
+
+def test_init_accepts_infinite_bounds(case):
+    """An upper bound may be ``+inf`` and a lower bound ``-inf``."""
+    infinite = {name: np.inf for name in case.upper_bounds}
+    infinite |= {name: -np.inf for name in case.lower_bounds}
+    if not infinite:
+        pytest.skip(f"{case.family.name} has no bound arguments")
+    for name, value in infinite.items():
+        params = case.family.init(**dict(natural(case), **{name: value}))
+        back = case.family.to_natural(params)[name]
+        np.testing.assert_array_equal(back, np.broadcast_to(value, back.shape))
 
 
 def test_init_rejects_integer_dtypes(case):
