@@ -50,6 +50,7 @@ from jaxreparam.distributions._multivariate_normal import (
 )
 from jaxreparam.distributions._normal import NormalParams, normal
 from jaxreparam.distributions._pareto import ParetoParams, pareto
+from jaxreparam.distributions._rayleigh import RayleighParams, rayleigh
 from jaxreparam.distributions._relaxed_bernoulli import (
     RelaxedBernoulliParams,
     relaxed_bernoulli,
@@ -93,6 +94,7 @@ __all__ = [
     "MultivariateNormalTrilParams",
     "NormalParams",
     "ParetoParams",
+    "RayleighParams",
     "RelaxedBernoulliParams",
     "RelaxedOneHotCategoricalParams",
     "StudentTParams",
@@ -128,6 +130,7 @@ __all__ = [
     "multivariate_normal_tril",
     "normal",
     "pareto",
+    "rayleigh",
     "relaxed_bernoulli",
     "relaxed_one_hot_categorical",
     "sample",
