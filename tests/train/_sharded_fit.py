@@ -55,7 +55,7 @@ def problem():
 
     def loss(key, params, batch):
         jax.debug.inspect_array_sharding(batch["x"], callback=record("batch"))
-        return -vi.elbo(key, params, log_target, guide, batch, num_samples=16)
+        return -vi.elbo(key, params, guide, log_target, batch, num_samples=16)
 
     modes = {  # full batch: 448 rows split 56 per device; minibatches of 64
         "full_batch": ({k: v[:448] for k, v in train.items()}, None),
@@ -105,9 +105,11 @@ def devices():
                     / np.abs(single.history["loss"])
                 )
             ),
-            "params_devices": len(sharded.params.loc.sharding.device_set),
-            "params_replicated": bool(sharded.params.loc.sharding.is_fully_replicated),
-            "single_devices": len(single.params.loc.sharding.device_set),
+            "params_devices": len(sharded.params.base.loc.sharding.device_set),
+            "params_replicated": bool(
+                sharded.params.base.loc.sharding.is_fully_replicated
+            ),
+            "single_devices": len(single.params.base.loc.sharding.device_set),
         }
     print(json.dumps(report))
 
