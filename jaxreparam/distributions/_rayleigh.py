@@ -17,9 +17,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxreparam import _checks
-from jaxreparam.base import Array, ArrayLike, Family, NaturalArg, register_family
-from jaxreparam.distributions import _common
+from jaxreparam.base import Array, ArrayLike, NaturalArg
+from jaxreparam.distributions import _bundle, _common
 
 _EULER_GAMMA = 0.5772156649015329
 _HALF_LOG_TWO = 0.5 * math.log(2.0)
@@ -51,18 +50,13 @@ def init(*, scale: ArrayLike = 1.0) -> RayleighParams:
         >>> jr.rayleigh.init(scale=2.0)
         RayleighParams(log_scale=Array(0.6931472, dtype=float32...))
     """
-    scale = _checks.positive("rayleigh.init", "scale", scale)
-    return RayleighParams(jnp.log(scale))
-
-
-def to_natural(params: RayleighParams) -> dict[str, Array]:
-    """``{"scale": ...}``, the inverse of :func:`init`."""
-    return {"scale": jnp.exp(params.log_scale)}
+    return _bundle.from_natural(RayleighParams, "rayleigh.init", scale=scale)
 
 
 def _noise(key: ArrayLike, params: RayleighParams, sample_shape) -> Array:
     """``e = -log1p(-u)``, standard exponential, ``u ~ U[tiny, 1)``: ``e > 0``."""
-    key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
+    batch = _common.scalar_batch_shape(params)
+    key, shape, dtype = _common.prepare(key, params, sample_shape, batch)
     u = _common.draw(
         jax.random.uniform, key, shape, dtype, minval=jnp.finfo(dtype).tiny
     )
@@ -146,23 +140,17 @@ def icdf(params: RayleighParams, u: ArrayLike) -> Array:
     return _from_noise(params, -jnp.log1p(-jnp.asarray(u)))
 
 
-batch_shape = _common.scalar_batch_shape
-event_shape = _common.scalar_event_shape
-
-rayleigh = register_family(
-    Family(
-        name="rayleigh",
-        params_type=RayleighParams,
-        init=init,
-        sample=sample,
-        log_prob=log_prob,
-        sample_and_log_prob=sample_and_log_prob,
-        to_natural=to_natural,
-        entropy=entropy,
-        mean=mean,
-        variance=variance,
-        cdf=cdf,
-        icdf=icdf,
-        natural_args=(NaturalArg("scale", "positive"),),
-    )
+rayleigh = _bundle.family(
+    "rayleigh",
+    RayleighParams,
+    init,
+    sample,
+    log_prob,
+    entropy,
+    mean,
+    variance,
+    cdf,
+    icdf,
+    sample_and_log_prob=sample_and_log_prob,
+    natural_args=(NaturalArg("scale", "positive"),),
 )
