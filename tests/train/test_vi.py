@@ -441,3 +441,31 @@ def test_minibatch_fit_recovers_the_posterior():
     with pytest.raises(ValueError, match="log_prior and log_likelihood"):
         vi.fit(jax.random.key(0), {"mu": 0.0}, data, log_prior=log_prior,
                optimizer=optax.adam(0.1), num_steps=1)  # fmt: skip
+
+
+def test_a_flow_posterior_plugs_into_the_guide(key):
+    """The base of a guide may be any family over u: here a Gaussian through affine."""
+    gaussian_params, gaussian = vi.make_guide(EXAMPLE, CONSTRAINTS)
+    flow = jr.transformed(gaussian.base, bijectors.affine)
+    flow_params = flow.init(
+        base=gaussian_params.base, bijector=bijectors.affine.init(shape=(9,))
+    )
+    guide = vi.Guide(
+        jr.transformed(flow, gaussian.bijector), flow, gaussian.bijector, 9
+    )
+    params = bijectors.TransformedParams(flow_params, ())
+    loss = vi.make_elbo_loss(
+        guide, _image_log_density, num_samples=4, entropy="monte_carlo"
+    )
+    grads = jax.grad(loss, argnums=1)(key, params)
+    assert np.all(np.isfinite(np.asarray(grads.base.bijector.log_scale)))
+    assert np.max(np.abs(np.asarray(grads.base.bijector.log_scale))) > 1e-3
+    latents = guide.sample(jax.random.key(1), params, (3,))
+    assert latents["x"].shape == (3, 2, 2)
+    # With the identity affine map, the flow guide is the Gaussian guide.
+    np.testing.assert_allclose(
+        loss(jax.random.key(2), params),
+        vi.make_elbo_loss(gaussian, _image_log_density, num_samples=4,
+                          entropy="monte_carlo")(jax.random.key(2), gaussian_params),
+        rtol=1e-5,
+    )  # fmt: skip
