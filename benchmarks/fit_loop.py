@@ -64,13 +64,13 @@ def problems():
     train = {"x": data["x_train"], "y": data["y_train"]}
     params, guide = vi.make_guide(logistic.example_latents(train["x"].shape[1]))
     logistic_loss = vi.make_elbo_loss(
-        logistic.make_log_joint(1.0), guide, num_samples=8
+        guide, logistic.make_log_joint(1.0), num_samples=8
     )
     mean = jnp.array([1.0, -2.0, 0.5, 3.0])
     tiny_params, tiny_guide = vi.make_guide(jnp.zeros(4))
     tiny_loss = vi.make_elbo_loss(
-        lambda z, batch: -0.5 * jnp.sum((z - batch["mean"]) ** 2),
         tiny_guide,
+        lambda z, batch: -0.5 * jnp.sum((z - batch["mean"]) ** 2),
         num_samples=8,
     )
     return {
