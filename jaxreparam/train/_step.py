@@ -39,19 +39,33 @@ def check_loss(where: str, loss: Any, with_data: bool) -> None:
     if not callable(loss):
         raise TypeError(f"{where}: loss must be callable ({_SIGNATURES}), got {loss!r}")
     try:
+        problem = _CHECKED(loss, with_data)
+    except TypeError:  # an unhashable loss
+        problem = _signature_problem(loss, with_data)
+    if problem is not None:
+        raise TypeError(f"{where}: {problem}; {where} expects {_SIGNATURES}")
+
+
+def _signature_problem(loss: Callable, with_data: bool) -> str | None:
+    """Why ``loss`` cannot take the loop's arguments, or ``None`` if it can."""
+    try:
         signature = inspect.signature(loss)
     except (TypeError, ValueError):  # a builtin without a signature: trust it
-        return
+        return None
     arguments = ("key", "params", "batch") if with_data else ("key", "params")
     try:
         signature.bind(*arguments)
     except TypeError as error:
         called = f"loss({', '.join(arguments)})"
         because = "with data" if with_data else "without data"
-        raise TypeError(
-            f"{where}: the loss is called as {called} {because}, but its signature "
-            f"is {signature} ({error}); {where} expects {_SIGNATURES}"
-        ) from None
+        return (
+            f"the loss is called as {called} {because}, but its signature is "
+            f"{signature} ({error})"
+        )
+    return None
+
+
+_CHECKED = functools.lru_cache(maxsize=64)(_signature_problem)  # fits run often
 
 
 def _call(
