@@ -107,7 +107,7 @@ def _library(estimator, num_samples):
 
     def grad(key, loc, log_scale):
         params = jr.distributions.NormalParams(loc, log_scale)
-        g = surrogate_grad(key, params, _f, jr.normal, num_samples=num_samples)
+        g = surrogate_grad(key, params, jr.normal, _f, num_samples=num_samples)
         return g.loc, g.log_scale
 
     return grad

@@ -48,7 +48,7 @@ def _jaxreparam(num_samples):
 
     def grad(key, loc, log_scale):
         params = jr.distributions.NormalParams(loc, log_scale)
-        g = pathwise(key, params, _f, jr.normal, num_samples=num_samples)
+        g = pathwise(key, params, jr.normal, _f, num_samples=num_samples)
         return g.loc, g.log_scale
 
     return grad

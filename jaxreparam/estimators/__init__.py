@@ -1,16 +1,26 @@
 """Gradient estimators of ``E_q[f(z)]``, written as surrogate objectives.
 
-An estimator turns ``(key, params, f, family)`` into a scalar *surrogate*: its
+An estimator turns ``(key, params, family, f)`` into a scalar *surrogate*: its
 value is the Monte Carlo estimate ``mean_s f(z_s)`` over ``num_samples`` draws
 ``z_s ~ q(. | params)``, and its ``jax.grad`` with respect to ``params`` is that
 estimator's gradient of ``E_q[f(z)]``. Changing estimator is changing one
 function; everything else (``jax.grad``, ``jax.jit``, ``jax.vmap``, optax) stays.
 
-Arguments follow the library's order, key -> params -> data -> options:
-``estimator(key, params, f, family, *, num_samples=1)``, so the gradient with
-respect to the params is ``jax.grad(estimator, argnums=1)``, as for
-``family.sample(key, params)``. ``f`` and ``family`` are configuration: close
-over them (``functools.partial``) or mark them static before ``jax.jit``.
+**One argument order** for every estimator and every objective: the key first
+(as in ``jax.random``), then the params, then the family, then the function,
+then keyword-only options::
+
+    estimator(key, params, family, f, *, num_samples=1, ...)
+    objective(key, params, family, log_target, *, num_samples=1, ...)
+
+so the gradient with respect to the params is ``jax.grad(estimator,
+argnums=1)``, as for ``family.sample(key, params)``. State that a step carries
+along with the params comes right after them: the baseline state of
+:func:`score_function_moving_average` (``(key, params, state, family, f)``)
+and the control variate's params of :func:`relax_variance_loss` (``(key,
+params, control_params, family, f)``, differentiated with ``argnums=2``).
+``family`` and ``f`` are configuration: close over them
+(``functools.partial``) or mark them static before ``jax.jit``.
 
 ``f`` maps **one** draw, an array of shape ``batch_shape + event_shape``, to a
 scalar; the estimators ``jax.vmap`` it over the draws. A draw's log-density is

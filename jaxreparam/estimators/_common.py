@@ -17,18 +17,21 @@ import jax.numpy as jnp
 from jaxreparam.base import Array, ArrayLike, Family
 
 
+def check_count(where: str, name: str, value: Any, minimum: int = 1) -> int:
+    """``value`` as a Python int of at least ``minimum``; ``name`` in the errors."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(
+            f"{where}: {name} must be a Python int, got "
+            f"{type(value).__name__} {value!r}"
+        )
+    if value < minimum:
+        raise ValueError(f"{where}: {name} must be >= {minimum}, got {value}")
+    return value
+
+
 def check_num_samples(where: str, num_samples: Any, minimum: int = 1) -> int:
     """``num_samples`` as a Python int of at least ``minimum``."""
-    if isinstance(num_samples, bool) or not isinstance(num_samples, int):
-        raise TypeError(
-            f"{where}: num_samples must be a Python int, got "
-            f"{type(num_samples).__name__} {num_samples!r}"
-        )
-    if num_samples < minimum:
-        raise ValueError(
-            f"{where}: num_samples must be >= {minimum}, got {num_samples}"
-        )
-    return num_samples
+    return check_count(where, "num_samples", num_samples, minimum)
 
 
 def check_reparameterized(where: str, family: Family, instead: str) -> None:
@@ -51,14 +54,41 @@ def evaluate(where: str, f: Callable[[Array], ArrayLike], z: Array) -> Array:
     return jnp.asarray(values)
 
 
-def draw_log_prob(family: Family, params: Any, z: Array) -> Array:
-    """The log-density of each whole draw in ``z`` (leading axis: the draws).
+def draw_log_prob(family: Family, params: Any, z: Array, num_axes: int = 1) -> Array:
+    """The log-density of each whole draw in ``z`` (``num_axes`` leading axes).
 
     ``family.log_prob`` reduces the event dimensions; the batch dimensions are
     summed here, so a batch of independent variables is one joint draw.
     """
     log_q = family.log_prob(params, z)
-    return jnp.sum(log_q, axis=tuple(range(1, log_q.ndim)))
+    return jnp.sum(log_q, axis=tuple(range(num_axes, log_q.ndim)))
+
+
+def stopped_draws(
+    where: str,
+    key: ArrayLike,
+    params: Any,
+    family: Family,
+    f: Callable[[Array], ArrayLike],
+    num_samples: int,
+) -> tuple[Array, Array]:
+    """``(f(z_s), log q(z_s))`` over draws ``z_s`` with no gradient through them.
+
+    The score-function estimators' start: the draws are constants, so the
+    params' gradient comes only through ``log q``.
+    """
+    z = jax.lax.stop_gradient(family.sample(key, params, (num_samples,)))
+    return evaluate(where, f, z), draw_log_prob(family, params, z)
+
+
+def score_surrogate(values: Array, baselines: ArrayLike, log_q: Array) -> Array:
+    """``mean_s [f_s + sg(f_s - b_s) (log q_s - sg(log q_s))]``.
+
+    Its value is ``mean_s f_s``; its gradient ``mean_s (f_s - b_s) grad log q_s``
+    plus whatever ``f`` closes over receives through ``f_s``.
+    """
+    weights = jax.lax.stop_gradient(values - baselines)
+    return jnp.mean(values + score_term(weights, log_q))
 
 
 def score_term(weights: Array, log_q: Array) -> Array:

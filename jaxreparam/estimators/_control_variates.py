@@ -58,9 +58,9 @@ def _check_decay(where: str, decay: Any) -> None:
 def score_function_moving_average(
     key: ArrayLike,
     params: Any,
-    f: Callable[[Array], ArrayLike],
-    family: Family,
     state: BaselineState,
+    family: Family,
+    f: Callable[[Array], ArrayLike],
     *,
     num_samples: int = 1,
     decay: float = 0.9,
@@ -76,10 +76,10 @@ def score_function_moving_average(
     Args:
         key: a PRNG key.
         params: the family's params; the gradient is taken with respect to them.
-        f: maps one draw to a scalar.
-        family: the ``Family`` bundle of ``params``.
         state: the :class:`BaselineState` from :func:`init_baseline` or from the
             previous call.
+        family: the ``Family`` bundle of ``params``.
+        f: maps one draw to a scalar.
         num_samples: the number of draws averaged, a positive Python int.
         decay: the moving average's decay, in ``[0, 1)``.
 
@@ -94,7 +94,7 @@ def score_function_moving_average(
         >>> params, state = jr.normal.init(loc=1.0), jr.estimators.init_baseline()
         >>> for step in range(3):
         ...     key = jax.random.fold_in(jax.random.key(0), step)
-        ...     g, state = grad(key, params, lambda z: z**2, jr.normal, state)
+        ...     g, state = grad(key, params, state, jr.normal, lambda z: z**2)
         >>> int(state.count)
         3
 
@@ -108,11 +108,8 @@ def score_function_moving_average(
     value, count = jax.tree.map(jax.lax.stop_gradient, tuple(state))
     correction = 1.0 - jnp.asarray(decay, value.dtype) ** count
     baseline = jnp.where(count > 0, value / jnp.where(count > 0, correction, 1), 0)
-    z = jax.lax.stop_gradient(family.sample(key, params, (num_samples,)))
-    values = _common.evaluate(where, f, z)
-    log_q = _common.draw_log_prob(family, params, z)
-    weights = jax.lax.stop_gradient(values - baseline)
-    surrogate = jnp.mean(values + _common.score_term(weights, log_q))
+    values, log_q = _common.stopped_draws(where, key, params, family, f, num_samples)
+    surrogate = _common.score_surrogate(values, baseline, log_q)
     batch_mean = jax.lax.stop_gradient(jnp.mean(values)).astype(value.dtype)
     new_state = BaselineState(decay * value + (1 - decay) * batch_mean, count + 1)
     return surrogate, new_state
@@ -121,8 +118,8 @@ def score_function_moving_average(
 def score_function_leave_one_out(
     key: ArrayLike,
     params: Any,
-    f: Callable[[Array], ArrayLike],
     family: Family,
+    f: Callable[[Array], ArrayLike],
     *,
     num_samples: int = 2,
 ) -> Array:
@@ -136,8 +133,8 @@ def score_function_leave_one_out(
     Args:
         key: a PRNG key.
         params: the family's params; the gradient is taken with respect to them.
-        f: maps one draw to a scalar.
         family: the ``Family`` bundle of ``params``.
+        f: maps one draw to a scalar.
         num_samples: the number of draws ``S``, a Python int ``>= 2``.
 
     Returns:
@@ -150,8 +147,8 @@ def score_function_leave_one_out(
     Examples:
         >>> import jax, jaxreparam as jr
         >>> g = jax.grad(jr.estimators.score_function_leave_one_out, argnums=1)(
-        ...     jax.random.key(0), jr.normal.init(loc=1.0), lambda z: z**2,
-        ...     jr.normal, num_samples=4000)
+        ...     jax.random.key(0), jr.normal.init(loc=1.0), jr.normal,
+        ...     lambda z: z**2, num_samples=4000)
         >>> bool(abs(g.loc - 2.0) < 0.3)  # d/d loc E[z^2] = 2 loc
         True
 
@@ -161,12 +158,9 @@ def score_function_leave_one_out(
     """
     where = "estimators.score_function_leave_one_out"
     num_samples = _common.check_num_samples(where, num_samples, minimum=2)
-    z = jax.lax.stop_gradient(family.sample(key, params, (num_samples,)))
-    values = _common.evaluate(where, f, z)
-    log_q = _common.draw_log_prob(family, params, z)
+    values, log_q = _common.stopped_draws(where, key, params, family, f, num_samples)
     others = (jnp.sum(values) - values) / (num_samples - 1)
-    weights = jax.lax.stop_gradient(values - others)
-    return jnp.mean(values + _common.score_term(weights, log_q))
+    return _common.score_surrogate(values, others, log_q)
 
 
 def taylor_control_variate(
@@ -195,8 +189,8 @@ def taylor_control_variate(
 def score_function_control_variate(
     key: ArrayLike,
     params: Any,
-    f: Callable[[Array], ArrayLike],
     family: Family,
+    f: Callable[[Array], ArrayLike],
     *,
     num_samples: int = 1,
     control_variate: Callable[[Array], ArrayLike] | None = None,
@@ -222,9 +216,9 @@ def score_function_control_variate(
     Args:
         key: a PRNG key.
         params: the family's params; the gradient is taken with respect to them.
-        f: maps one draw to a scalar.
         family: the ``Family`` bundle of ``params``; must be reparameterized,
             and have a closed-form ``mean`` unless ``control_variate`` is given.
+        f: maps one draw to a scalar.
         num_samples: the number of draws averaged, a positive Python int.
         control_variate: ``c``, mapping one draw to a scalar, differentiable,
             and not a function of ``params`` (it may close over other
@@ -242,8 +236,8 @@ def score_function_control_variate(
     Examples:
         >>> import jax, jaxreparam as jr
         >>> g = jax.grad(jr.estimators.score_function_control_variate, argnums=1)(
-        ...     jax.random.key(0), jr.normal.init(loc=1.0), lambda z: z**2,
-        ...     jr.normal, num_samples=4000)
+        ...     jax.random.key(0), jr.normal.init(loc=1.0), jr.normal,
+        ...     lambda z: z**2, num_samples=4000)
         >>> bool(abs(g.loc - 2.0) < 0.3)  # d/d loc E[z^2] = 2 loc
         True
 

@@ -64,8 +64,8 @@ def _replace_each(base: Array, new: Array) -> Array:
 def measure_valued(
     key: ArrayLike,
     params: Any,
-    f: Callable[[Array], ArrayLike],
     family: Family,
+    f: Callable[[Array], ArrayLike],
     *,
     num_samples: int = 1,
 ) -> Array:
@@ -85,8 +85,8 @@ def measure_valued(
     Args:
         key: a PRNG key.
         params: ``NormalParams`` or ``MultivariateNormalDiagParams``.
-        f: maps one draw, of shape ``batch_shape + event_shape``, to a scalar.
         family: ``jr.normal`` or ``jr.multivariate_normal_diag``.
+        f: maps one draw, of shape ``batch_shape + event_shape``, to a scalar.
         num_samples: the number of draws averaged, a positive Python int.
 
     Returns:
@@ -100,8 +100,8 @@ def measure_valued(
     Examples:
         >>> import jax, jaxreparam as jr
         >>> g = jax.grad(jr.estimators.measure_valued, argnums=1)(
-        ...     jax.random.key(0), jr.normal.init(loc=1.0), lambda z: z**2,
-        ...     jr.normal, num_samples=4000)
+        ...     jax.random.key(0), jr.normal.init(loc=1.0), jr.normal,
+        ...     lambda z: z**2, num_samples=4000)
         >>> bool(abs(g.loc - 2.0) < 0.1)  # d/d loc E[z^2] = 2 loc
         True
 

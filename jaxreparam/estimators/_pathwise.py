@@ -14,8 +14,8 @@ from jaxreparam.estimators import _common
 def pathwise(
     key: ArrayLike,
     params: Any,
-    f: Callable[[Array], ArrayLike],
     family: Family,
+    f: Callable[[Array], ArrayLike],
     *,
     num_samples: int = 1,
 ) -> Array:
@@ -28,9 +28,9 @@ def pathwise(
     Args:
         key: a PRNG key (``jax.random.key`` or legacy ``PRNGKey``).
         params: the family's params; the gradient is taken with respect to them.
+        family: the ``Family`` bundle of ``params``; must be reparameterized.
         f: maps one draw, of shape ``batch_shape + event_shape``, to a scalar;
             differentiable in its argument.
-        family: the ``Family`` bundle of ``params``; must be reparameterized.
         num_samples: the number of draws averaged, a positive Python int.
 
     Returns:
@@ -46,7 +46,7 @@ def pathwise(
         >>> import jax, jaxreparam as jr
         >>> grad = jax.grad(jr.estimators.pathwise, argnums=1)
         >>> params = jr.normal.init(loc=1.0, scale=1.0)
-        >>> g = grad(jax.random.key(0), params, lambda z: z**2, jr.normal,
+        >>> g = grad(jax.random.key(0), params, jr.normal, lambda z: z**2,
         ...          num_samples=4000)
         >>> bool(abs(g.loc - 2.0) < 0.2)  # d/d loc E[z^2] = 2 loc
         True

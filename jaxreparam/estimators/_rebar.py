@@ -113,16 +113,16 @@ def _discrete(where: str, family: Family):
 
 
 def rebar_control_variate(
-    f: Callable[[Array], ArrayLike], family: Family
+    family: Family, f: Callable[[Array], ArrayLike]
 ) -> Callable[[RebarParams, Array], Array]:
     """REBAR's ``c(z) = eta f(relaxation(z / temperature)) + baseline``.
 
     For :func:`relax`; its params are a :class:`RebarParams`.
 
     Args:
+        family: ``jr.bernoulli`` or ``jr.categorical``.
         f: maps one draw to a scalar; must also accept relaxed draws (values
             in ``(0, 1)``, or points of the simplex), and be differentiable.
-        family: ``jr.bernoulli`` or ``jr.categorical``.
 
     Returns:
         ``c(control_params, z)`` with ``control_params`` a :class:`RebarParams`
@@ -141,8 +141,8 @@ def rebar_control_variate(
 def relax(
     key: ArrayLike,
     params: Any,
-    f: Callable[[Array], ArrayLike],
     family: Family,
+    f: Callable[[Array], ArrayLike],
     *,
     control_variate: Callable[[Any, Array], ArrayLike],
     control_params: Any,
@@ -160,10 +160,10 @@ def relax(
         key: a PRNG key.
         params: ``BernoulliParams`` or ``CategoricalParams``; the gradient is
             taken with respect to them.
+        family: ``jr.bernoulli`` or ``jr.categorical``.
         f: maps one discrete draw (zeros and ones, or one-hot rows) of shape
             ``batch_shape + event_shape`` to a scalar; need not be
             differentiable.
-        family: ``jr.bernoulli`` or ``jr.categorical``.
         control_variate: ``c(control_params, z)``, mapping one draw of the
             continuous variable (logits plus logistic or Gumbel noise, same
             shape as a draw) to a scalar; differentiable in both arguments.
@@ -206,8 +206,8 @@ def relax(
 def rebar(
     key: ArrayLike,
     params: Any,
-    f: Callable[[Array], ArrayLike],
     family: Family,
+    f: Callable[[Array], ArrayLike],
     *,
     num_samples: int = 1,
     temperature: ArrayLike = 0.5,
@@ -227,8 +227,8 @@ def rebar(
     Args:
         key: a PRNG key.
         params: ``BernoulliParams`` or ``CategoricalParams``.
-        f: maps one draw to a scalar, differentiable on the relaxed draws.
         family: ``jr.bernoulli`` or ``jr.categorical``.
+        f: maps one draw to a scalar, differentiable on the relaxed draws.
         num_samples: the number of draws averaged, a positive Python int.
         temperature: the Concrete relaxation's temperature, positive.
         eta: the control variate's scale.
@@ -242,8 +242,8 @@ def rebar(
         >>> import jax, jaxreparam as jr
         >>> params = jr.bernoulli.init(probs=0.3)
         >>> g = jax.grad(jr.estimators.rebar, argnums=1)(
-        ...     jax.random.key(0), params, lambda b: (b - 0.45) ** 2,
-        ...     jr.bernoulli, num_samples=1000)
+        ...     jax.random.key(0), params, jr.bernoulli,
+        ...     lambda b: (b - 0.45) ** 2, num_samples=1000)
         >>> bool(abs(g.logits - 0.3 * 0.7 * 0.1) < 0.005)  # p (1 - p) (1 - 2 t)
         True
 
@@ -256,9 +256,9 @@ def rebar(
     return relax(
         key,
         params,
-        f,
         family,
-        control_variate=rebar_control_variate(f, family),
+        f,
+        control_variate=rebar_control_variate(family, f),
         control_params=control_params,
         num_samples=num_samples,
     )
@@ -268,8 +268,8 @@ def relax_variance_loss(
     key: ArrayLike,
     params: Any,
     control_params: Any,
-    f: Callable[[Array], ArrayLike],
     family: Family,
+    f: Callable[[Array], ArrayLike],
     *,
     control_variate: Callable[[Any, Array], ArrayLike],
     num_samples: int = 1,
@@ -290,8 +290,8 @@ def relax_variance_loss(
         params: the discrete family's params.
         control_params: ``c``'s params; differentiate with respect to them
             (``argnums=2``).
-        f: maps one discrete draw to a scalar.
         family: ``jr.bernoulli`` or ``jr.categorical``.
+        f: maps one discrete draw to a scalar.
         control_variate: ``c(control_params, z)``, as for :func:`relax`.
         num_samples: the number of single-draw gradients, a positive int.
 
@@ -308,9 +308,9 @@ def relax_variance_loss(
         ...                 has_aux=True)
         >>> d_control, g = step(
         ...     jax.random.key(0), jr.bernoulli.init(), jr.estimators.init_rebar(),
-        ...     f, jr.bernoulli, num_samples=8,
+        ...     jr.bernoulli, f, num_samples=8,
         ...     control_variate=jr.estimators.rebar_control_variate(
-        ...         f, jr.bernoulli))
+        ...         jr.bernoulli, f))
         >>> d_control.eta.shape, g.logits.shape
         ((), ())
     """
@@ -323,8 +323,8 @@ def relax_variance_loss(
             lambda params: relax(
                 key,
                 params,
-                f,
                 family,
+                f,
                 control_variate=control_variate,
                 control_params=control_params,
             )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 
 from jaxreparam.base import Array, ArrayLike, Family
@@ -15,8 +14,8 @@ from jaxreparam.estimators import _common
 def score_function(
     key: ArrayLike,
     params: Any,
-    f: Callable[[Array], ArrayLike],
     family: Family,
+    f: Callable[[Array], ArrayLike],
     *,
     num_samples: int = 1,
     baseline: ArrayLike = 0.0,
@@ -40,8 +39,8 @@ def score_function(
     Args:
         key: a PRNG key (``jax.random.key`` or legacy ``PRNGKey``).
         params: the family's params; the gradient is taken with respect to them.
-        f: maps one draw, of shape ``batch_shape + event_shape``, to a scalar.
         family: the ``Family`` bundle of ``params``.
+        f: maps one draw, of shape ``batch_shape + event_shape``, to a scalar.
         num_samples: the number of draws averaged, a positive Python int.
         baseline: a scalar subtracted from ``f`` in the score term only (it may
             be a traced value, but must not depend on the draws).
@@ -59,7 +58,7 @@ def score_function(
         >>> import jax, jaxreparam as jr
         >>> grad = jax.grad(jr.estimators.score_function, argnums=1)
         >>> params = jr.normal.init(loc=1.0, scale=1.0)
-        >>> g = grad(jax.random.key(0), params, lambda z: z**2, jr.normal,
+        >>> g = grad(jax.random.key(0), params, jr.normal, lambda z: z**2,
         ...          num_samples=4000)
         >>> bool(abs(g.loc - 2.0) < 0.5)  # d/d loc E[z^2] = 2 loc
         True
@@ -74,8 +73,5 @@ def score_function(
         raise ValueError(
             f"{where}: baseline must be a scalar, got shape {jnp.shape(baseline)}"
         )
-    z = jax.lax.stop_gradient(family.sample(key, params, (num_samples,)))
-    values = _common.evaluate(where, f, z)
-    log_q = _common.draw_log_prob(family, params, z)
-    weights = jax.lax.stop_gradient(values - baseline)
-    return jnp.mean(values + _common.score_term(weights, log_q))
+    values, log_q = _common.stopped_draws(where, key, params, family, f, num_samples)
+    return _common.score_surrogate(values, baseline, log_q)

@@ -7,6 +7,16 @@ as a surrogate whose ``jax.grad`` is a gradient estimate of that bound. The
 sign is in the name: ``elbo``, ``iwae`` and ``renyi_bound`` are *maximised*;
 the factories ``make_*_loss`` return their negatives, *minimised*.
 
+**One argument order**, the estimators' (:mod:`jaxreparam.estimators`): the key
+first, then the params, then the family, then the function, then keyword-only
+options::
+
+    objective(key, params, family, log_target, *, num_samples=1, ...)
+    estimator(key, params, family, f, *, num_samples=1, ...)
+
+and the losses the factories return are ``loss(key, params)``, or
+``loss(key, params, batch)`` for data, differentiated with ``argnums=1``.
+
 * ``elbo``: ``E_q[log_target(z) - log q(z)]``; or, with ``prior`` params that
   have an analytic KL against ``q``, ``E_q[log_target(z)] - KL(q || prior)``
   with ``log_target`` the log-likelihood ``log p(x | z)``.
@@ -29,13 +39,29 @@ What ``log_target`` closes over (a decoder, say) gets the usual gradient from
 every option; ``"stl"`` and ``"dreg"`` change only the params' gradient. For
 amortized inference, call an objective on ``encoder(x)``'s params under
 ``jax.vmap`` over the data, or use :func:`make_amortized_loss`.
+
+**Minibatches.** Given ``log_prior(z)``, a per-data-point
+``log_likelihood(z, x)`` and the data set's size ``num_data`` instead of
+``log_target``, the factories return ``loss(key, params, batch)`` whose target
+scales the batch's log-likelihood by ``num_data / batch_size`` (the prior
+not): for ``jr.fit(..., batch_size=...)``.
+
+**Devices.** Under a mesh (``jax.set_mesh``, which ``jr.fit(..., mesh=...)``
+sets), the Monte Carlo draws of every objective are split across its devices,
+so each device evaluates ``log_target`` on its share; without a mesh nothing
+changes. In :func:`make_amortized_loss` the data axis is split instead, and
+each data point's draws stay together.
+
+Modules: ``_elbo`` (the ELBO), ``_iwae`` (IWAE and the Renyi bound), ``_dreg``
+(their doubly-reparameterized gradient), ``_amortized`` (the amortized loss),
+``_losses`` (the factories' minibatch targets), ``_common`` (checks, log
+weights, the sharded and product families).
 """
 
-from jaxreparam.objectives._bounds import (
-    elbo,
+from jaxreparam.objectives._amortized import make_amortized_loss
+from jaxreparam.objectives._elbo import elbo, make_elbo_loss
+from jaxreparam.objectives._iwae import (
     iwae,
-    make_amortized_loss,
-    make_elbo_loss,
     make_iwae_loss,
     make_renyi_loss,
     renyi_bound,

@@ -1,15 +1,19 @@
 """Helpers of the variational objectives (private).
 
 The objectives in :mod:`jaxreparam.objectives` share a few pieces: checks of
-their static options, the log importance weights ``log w_k = log_target(z_k) -
-log q(z_k)`` of ``K`` draws, the variational Renyi value of those weights (IWAE
-at ``alpha = 0``, the ELBO at ``alpha = 1``), the family of ``K`` independent
+their static options, the family whose draws are split across the devices of
+the current mesh, the log importance weights ``log w_k = log_target(z_k) -
+log q(z_k)`` of ``K`` draws (fused with the draws when the estimator is the
+pathwise one), the variational Renyi value of those weights (IWAE at
+``alpha = 0``, the ELBO at ``alpha = 1``), the family of ``K`` independent
 draws taken as one draw (so that any estimator of ``E_q[f(z)]`` applies to a
-bound over ``K`` samples), and the doubly-reparameterized surrogate.
+bound over ``K`` samples), and the closed-form KL or entropy of the ELBO.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import inspect
 import math
 from collections.abc import Callable
@@ -19,7 +23,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import logsumexp
 
-from jaxreparam import _checks, estimators
+from jaxreparam import _checks, _sharding
 from jaxreparam.base import Array, ArrayLike, Family
 from jaxreparam.estimators import _common as _estimation
 from jaxreparam.kl import kl_divergence
@@ -46,16 +50,7 @@ def check_callable(where: str, name: str, value: Any) -> None:
         raise TypeError(f"{where}: {name} must be callable, got {type(value).__name__}")
 
 
-def check_count(where: str, name: str, value: Any) -> int:
-    """``value`` as a Python int of at least one."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(
-            f"{where}: {name} must be a Python int, got {type(value).__name__} "
-            f"{value!r}"
-        )
-    if value < 1:
-        raise ValueError(f"{where}: {name} must be >= 1, got {value}")
-    return value
+check_count = _estimation.check_count
 
 
 def check_choice(where: str, name: str, value: Any, choices: tuple[str, ...]) -> str:
@@ -77,15 +72,49 @@ def check_alpha(where: str, alpha: Any) -> float:
     return float(alpha)
 
 
-def draw_log_prob(family: Family, params: Any, z: Array, num_axes: int = 1) -> Array:
-    """The log-density of each whole draw in ``z``.
+#: Set while an objective is traced once per data point under ``jax.vmap``.
+_PER_DATA_POINT = contextvars.ContextVar("per_data_point", default=False)
 
-    ``z`` has ``num_axes`` leading axes of draws; ``family.log_prob`` reduces the
-    event dimensions and the batch dimensions are summed here, so a batch of
-    independent variables is one joint draw.
+
+@contextlib.contextmanager
+def per_data_point() -> Any:
+    """Leaves the draws unsharded while an objective is vmapped over the data.
+
+    The data axis is the one a mesh splits then (``jr.fit`` shards the batch);
+    a constraint on the draws inside the vmap would replicate that axis.
     """
-    log_q = family.log_prob(params, z)
-    return jnp.sum(log_q, axis=tuple(range(num_axes, log_q.ndim)))
+    token = _PER_DATA_POINT.set(True)
+    try:
+        yield
+    finally:
+        _PER_DATA_POINT.reset(token)
+
+
+def sharded(family: Family) -> Family:
+    """``family`` with its draws split across the devices of the current mesh.
+
+    Its ``sample`` and ``sample_and_log_prob`` pass their results through
+    :func:`jaxreparam._sharding.shard_draws` over the ``sample_shape`` axes, so
+    under ``jax.set_mesh`` (``jr.fit(..., mesh=...)``) each device evaluates
+    ``log_target`` on its share of the draws. Without a mesh, or inside
+    :func:`per_data_point`, ``family`` itself is returned, and the traced
+    program is unchanged.
+    """
+    if jax.sharding.get_abstract_mesh().empty or _PER_DATA_POINT.get():
+        return family
+
+    def sample(key: ArrayLike, params: Any, sample_shape: Any = ()) -> Array:
+        shape = _checks.check_sample_shape(sample_shape)
+        return _sharding.shard_draws(family.sample(key, params, shape), len(shape))
+
+    def sample_and_log_prob(
+        key: ArrayLike, params: Any, sample_shape: Any = ()
+    ) -> tuple[Array, Array]:
+        shape = _checks.check_sample_shape(sample_shape)
+        draws = family.sample_and_log_prob(key, params, shape)
+        return _sharding.shard_draws(draws, len(shape))
+
+    return family._replace(sample=sample, sample_and_log_prob=sample_and_log_prob)
 
 
 def log_weights(
@@ -105,7 +134,7 @@ def log_weights(
     """
     log_p = _per_draw(where, log_target, z, z.shape[:1])
     q_params = jax.lax.stop_gradient(params) if stop_params else params
-    return log_p - draw_log_prob(family, q_params, z)
+    return log_p - _estimation.draw_log_prob(family, q_params, z)
 
 
 def fused_log_weights(
@@ -126,9 +155,10 @@ def fused_log_weights(
     work: ``log q`` where the draw is made (for a Normal ``-eps^2 / 2 -
     log scale``), not a second pass over ``z`` and its gradient. Only for the
     standard gradient: ``gradient="stl"`` stops the params inside ``log q``.
+    Under a mesh the draws are split across its devices (:func:`sharded`).
     """
     _estimation.check_reparameterized("estimators.pathwise", family, "score_function")
-    z, log_q = family.sample_and_log_prob(key, params, sample_shape)
+    z, log_q = sharded(family).sample_and_log_prob(key, params, sample_shape)
     num_axes = len(sample_shape)
     log_q = jnp.sum(log_q, axis=tuple(range(num_axes, log_q.ndim)))
     return _per_draw(where, log_target, z, sample_shape) - log_q
@@ -179,7 +209,10 @@ def iid(family: Family, num: int) -> Family:
     the batch shape is ``()``) and its log-density is the sum over the ``num``
     draws and the batch, so an estimator of ``E_q[f(z)]`` whose ``f`` maps the
     ``num`` draws to one number (an importance-weighted bound) applies as is.
+    Under a mesh its draws are split across the devices (:func:`sharded`).
     """
+    base = family
+    family = sharded(family)
 
     def reduce(params: Any, log_q: Array) -> Array:
         ndims = 1 + len(family.batch_shape(params))
@@ -203,7 +236,7 @@ def iid(family: Family, num: int) -> Family:
         return (num, *family.batch_shape(params), *family.event_shape(params))
 
     return Family(
-        name=f"iid_{num}_{family.name}",
+        name=f"iid_{num}_{base.name}",
         params_type=family.params_type,
         init=family.init,
         sample=sample,
@@ -216,105 +249,11 @@ def iid(family: Family, num: int) -> Family:
     )
 
 
-def doubly_reparameterized(
-    where: str,
-    key: ArrayLike,
-    params: Any,
-    family: Family,
-    log_target: LogTarget,
-    *,
-    num_samples: int,
-    num_estimates: int,
-    alpha: float,
-) -> Array:
-    """The doubly-reparameterized surrogate of the Renyi bound (IWAE at 0).
-
-    Per estimate, with ``log w_k`` computed with the params stopped inside
-    ``log q`` and ``v_k = softmax((1 - alpha) log w)_k``, the surrogate is::
-
-        renyi(log w(sg z)) + sum_k sg(alpha v_k + (1 - alpha) v_k^2)
-                                  * (log w_k(z_k) - log w_k(sg z_k)).
-
-    The first term is the bound's value, and gives whatever ``log_target``
-    closes over (a decoder) its usual gradient ``sum_k v_k grad log w_k``; the
-    second is zero in value, cancels exactly in that gradient, and gives the
-    params the pathwise term ``sum_k c_k d log w_k / dz_k dz_k / dparams``.
-    """
-    z = family.sample(key, params, (num_estimates, num_samples))
-
-    def one(z: Array) -> Array:
-        z_stop = jax.lax.stop_gradient(z)
-        log_w_stop = log_weights(
-            where, family, params, log_target, z_stop, stop_params=True
-        )
-        log_w = log_weights(where, family, params, log_target, z, stop_params=True)
-        v = jax.nn.softmax((1.0 - alpha) * jax.lax.stop_gradient(log_w_stop))
-        coefficients = alpha * v + (1.0 - alpha) * v**2
-        pathwise = jnp.sum(coefficients * (log_w - log_w_stop))
-        return renyi_value(log_w_stop, alpha) + pathwise
-
-    return jnp.mean(jax.vmap(one)(z))
-
-
 def check_common(where: str, family: Any, log_target: Any, estimator: Any) -> None:
     """Checks the arguments every objective shares."""
     check_family(where, family)
     check_callable(where, "log_target", log_target)
     check_callable(where, "estimator", estimator)
-
-
-def bound(
-    where: str,
-    key: ArrayLike,
-    params: Any,
-    family: Family,
-    log_target: LogTarget,
-    *,
-    alpha: float,
-    num_samples: int,
-    num_estimates: int,
-    estimator: Estimator,
-    gradient: str,
-) -> Array:
-    """The Renyi bound of order ``alpha`` (IWAE at 0), checked, as a surrogate."""
-    check_common(where, family, log_target, estimator)
-    num_samples = check_count(where, "num_samples", num_samples)
-    num_estimates = check_count(where, "num_estimates", num_estimates)
-    gradient = check_choice(where, "gradient", gradient, GRADIENTS)
-    if gradient == "dreg":
-        if estimator is not estimators.pathwise:
-            raise ValueError(
-                f"{where}: gradient='dreg' is its own pathwise estimator; leave "
-                "estimator at its default, estimators.pathwise"
-            )
-        if not family.reparameterized:
-            raise ValueError(
-                f"{where}: gradient='dreg' needs a reparameterized family, and "
-                f"{family.name!r} is not; use gradient='standard' with "
-                "estimators.score_function"
-            )
-        return doubly_reparameterized(
-            where,
-            key,
-            params,
-            family,
-            log_target,
-            num_samples=num_samples,
-            num_estimates=num_estimates,
-            alpha=alpha,
-        )
-    stop = gradient == "stl"
-    if estimator is estimators.pathwise and not stop:
-        shape = (num_estimates, num_samples)
-        log_w = fused_log_weights(where, key, params, family, log_target, shape)
-        return jnp.mean(jax.vmap(lambda w: renyi_value(w, alpha))(log_w))
-
-    def bound(z: Array) -> Array:
-        log_w = log_weights(where, family, params, log_target, z, stop_params=stop)
-        return renyi_value(log_w, alpha)
-
-    product = iid(family, num_samples)
-    return estimator(key, params, bound, product, num_samples=num_estimates)
 
 
 def closed_form_term(where: str, params: Any, family: Family, prior: Any) -> Array:
@@ -357,3 +296,14 @@ def check_options(
         check_choice(where, "entropy", options["entropy"], ENTROPIES)
     if "gradient" in options:
         check_choice(where, "gradient", options["gradient"], gradients)
+
+
+def leading_size(where: str, data: Any) -> int:
+    """The size of the leading (batch) axis that every leaf of ``data`` shares."""
+    sizes = [jnp.shape(leaf)[:1] for leaf in jax.tree.leaves(data)]
+    if not sizes or () in sizes or len(set(sizes)) != 1:
+        raise ValueError(
+            f"{where}: every leaf of data needs the same leading (batch) axis, "
+            f"got leading sizes {sizes}"
+        )
+    return sizes[0][0]

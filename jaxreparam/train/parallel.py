@@ -14,10 +14,9 @@ unchanged on one device, where it does nothing.
 
 from __future__ import annotations
 
-from typing import Any
-
-import jax
 from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec
+
+from jaxreparam._sharding import shard_leading
 
 __all__ = ["auto_mesh", "batch_sharding", "replicated", "shard_leading"]
 
@@ -47,32 +46,3 @@ def batch_sharding(mesh: Mesh) -> NamedSharding:
 def replicated(mesh: Mesh) -> NamedSharding:
     """A full copy on every device of ``mesh``."""
     return NamedSharding(mesh, PartitionSpec())
-
-
-def shard_leading(tree: Any) -> Any:
-    """Splits the leading axis of every leaf of ``tree`` across the current mesh.
-
-    Inside ``jax.set_mesh(mesh)`` (``fit`` sets it when given ``mesh``), each
-    leaf is constrained to be split along its leading axis over all of the
-    mesh's devices; elsewhere ``tree`` is returned unchanged. Use it on the
-    Monte Carlo draws of a loss, ``z = shard_leading(family.sample(key, params,
-    (num_samples,)))``, so that each device evaluates its share of the draws;
-    ``num_samples`` should then be a multiple of the number of devices.
-
-    Args:
-        tree: a pytree of arrays with a leading axis (of draws or examples).
-
-    Returns:
-        ``tree``, with sharding annotations when a mesh is set.
-
-    Examples:
-        >>> import jax.numpy as jnp
-        >>> from jaxreparam.parallel import shard_leading
-        >>> shard_leading(jnp.zeros(4)).shape  # no mesh set: unchanged
-        (4,)
-    """
-    mesh = jax.sharding.get_abstract_mesh()
-    if mesh.empty:
-        return tree
-    spec = PartitionSpec(tuple(mesh.axis_names))
-    return jax.tree.map(lambda x: jax.lax.with_sharding_constraint(x, spec), tree)

@@ -118,12 +118,12 @@ def test_pathwise_refuses_discrete_families(key):
     ):
         assert not family.reparameterized
         with pytest.raises(ValueError, match="not reparameterized"):
-            jr.estimators.pathwise(key, params, jnp.sum, family)
+            jr.estimators.pathwise(key, params, family, jnp.sum)
 
 
 def _mc_gradient(estimator, key, params, f, family, num_keys=4000):
     grad = jax.grad(estimator, argnums=1)
-    draws = jax.jit(jax.vmap(lambda k: grad(k, params, f, family, num_samples=2)))(
+    draws = jax.jit(jax.vmap(lambda k: grad(k, params, family, f, num_samples=2)))(
         jax.random.split(key, num_keys)
     )
     return np.asarray(draws.logits, np.float64)

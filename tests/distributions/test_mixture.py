@@ -224,10 +224,10 @@ def test_mixture_without_cdf_is_not_reparameterized_and_pathwise_refuses(key):
     params = family.init(mixture_logits=[0.0, 1.0], loc=[-1.0, 1.0], scale=1.0)
     f = lambda z: z
     with pytest.raises(ValueError, match="mixture_normal_no_cdf"):
-        jr.estimators.pathwise(key, params, f, family, num_samples=4)
+        jr.estimators.pathwise(key, params, family, f, num_samples=4)
     # The score function does not need a pathwise sample.
     grad = jax.grad(jr.estimators.score_function, argnums=1)
-    g = grad(key, params, f, family, num_samples=64)
+    g = grad(key, params, family, f, num_samples=64)
     assert np.all(np.isfinite(np.asarray(g.mixture_logits)))
 
 
@@ -236,7 +236,7 @@ def test_component_that_is_not_reparameterized_makes_the_mixture_not(key):
     assert not family.reparameterized
     params = family.init(mixture_logits=[0.0, 1.0], loc=[-1.0, 1.0], scale=1.0)
     with pytest.raises(ValueError, match="mixture_normal_opaque"):
-        jr.estimators.pathwise(key, params, lambda z: z, family)
+        jr.estimators.pathwise(key, params, family, lambda z: z)
 
 
 def test_multivariate_components_are_refused():

@@ -291,7 +291,7 @@ def test_k3_pathwise_gradient_agrees_with_the_score_function(key):
         for name, key_e in zip(estimators, jax.random.split(key), strict=True):
             estimator, keys = estimators[name], jax.random.split(key_e, n)
             grad = jax.grad(
-                lambda k, p, e=estimator: e(k, p, f, categorical.family), argnums=1
+                lambda k, p, e=estimator: e(k, p, categorical.family, f), argnums=1
             )
             g = jax.vmap(grad, (0, None))(keys, params)
             leaves = [np.asarray(x, np.float64) for x in g]

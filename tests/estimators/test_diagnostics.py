@@ -87,7 +87,7 @@ def test_has_aux_for_a_stateful_estimator(key):
 
     def surrogate(key, params):
         return jr.estimators.score_function_moving_average(
-            key, params, _sum_of_squares, jr.normal, state
+            key, params, state, jr.normal, _sum_of_squares
         )
 
     stats = jr.diagnostics.gradient_statistics(

@@ -14,21 +14,21 @@ import jaxreparam as jr
 _STATE = jr.estimators.BaselineState(jnp.float32(0.15), jnp.int32(1))
 
 
-def _moving_average(key, params, f, family, *, num_samples=1):
+def _moving_average(key, params, family, f, *, num_samples=1):
     surrogate, _ = jr.estimators.score_function_moving_average(
-        key, params, f, family, _STATE, num_samples=num_samples, decay=0.9
+        key, params, _STATE, family, f, num_samples=num_samples, decay=0.9
     )
     return surrogate
 
 
-def _leave_one_out(key, params, f, family, *, num_samples=1):
+def _leave_one_out(key, params, family, f, *, num_samples=1):
     num_samples = max(num_samples, 2)  # it needs two draws
     return jr.estimators.score_function_leave_one_out(
-        key, params, f, family, num_samples=num_samples
+        key, params, family, f, num_samples=num_samples
     )
 
 
-#: Every estimator, called as ``(key, params, f, family, *, num_samples)``.
+#: Every estimator, called as ``(key, params, family, f, *, num_samples)``.
 ESTIMATORS = {
     "pathwise": jr.estimators.pathwise,
     "score_function": jr.estimators.score_function,
@@ -50,6 +50,14 @@ PUBLIC = {
     "score_function_leave_one_out": jr.estimators.score_function_leave_one_out,
     "score_function_control_variate": jr.estimators.score_function_control_variate,
     "measure_valued": jr.estimators.measure_valued,
+    "rebar": jr.estimators.rebar,
+    "relax": jr.estimators.relax,
+    "relax_variance_loss": jr.estimators.relax_variance_loss,
+}
+#: The state a step carries with the params, right after them.
+CARRIED = {
+    "score_function_moving_average": ["state"],
+    "relax_variance_loss": ["control_params"],
 }
 NUM_KEYS = 4000  # independent gradient estimates per check
 LOC = np.array([0.5, -1.0, 2.0], np.float32)
@@ -69,7 +77,7 @@ def _gradient_draws(estimator, key, loc, scale, f, num_samples):
 
     def surrogate(key, loc, scale):
         params = jr.normal.init(loc=loc, scale=scale)
-        return estimator(key, params, f, jr.normal, num_samples=num_samples)
+        return estimator(key, params, jr.normal, f, num_samples=num_samples)
 
     grad = jax.jit(jax.vmap(jax.grad(surrogate, argnums=(1, 2)), (0, None, None)))
     return grad(jax.random.split(key, NUM_KEYS), loc, scale)
@@ -126,7 +134,7 @@ def test_value_equals_plain_monte_carlo_estimate(key, name):
     params = jr.normal.init(loc=LOC, scale=SCALE)
     z = jr.normal.sample(jax.random.clone(key), params, (5,))
     expected = jnp.mean(jax.vmap(_sum_of_squares)(z))
-    value = ESTIMATORS[name](key, params, _sum_of_squares, jr.normal, num_samples=5)
+    value = ESTIMATORS[name](key, params, jr.normal, _sum_of_squares, num_samples=5)
     assert value.shape == ()
     np.testing.assert_array_equal(value, expected)  # exactly, not approximately
 
@@ -135,7 +143,7 @@ def test_value_equals_plain_monte_carlo_estimate(key, name):
 def test_jit_and_grad_match_eager(key, name):
     estimator = ESTIMATORS[name]
     params = jr.normal.init(loc=LOC, scale=SCALE)
-    args = (_sum_of_squares, jr.normal)
+    args = (jr.normal, _sum_of_squares)
     for fun in (estimator, jax.grad(estimator, argnums=1)):
         eager = fun(jax.random.clone(key), params, *args, num_samples=4)
         jitted = jax.jit(fun, static_argnums=(2, 3), static_argnames="num_samples")
@@ -154,10 +162,10 @@ def test_vmap_over_keys_matches_a_loop(key, name):
     grad = jax.grad(estimator, argnums=1)
     keys = jax.random.split(key, 4)
     batched = jax.vmap(
-        lambda k: grad(k, params, _sum_of_squares, jr.normal, num_samples=2)
+        lambda k: grad(k, params, jr.normal, _sum_of_squares, num_samples=2)
     )(jax.random.clone(keys))
     for i in range(4):
-        one = grad(keys[i], params, _sum_of_squares, jr.normal, num_samples=2)
+        one = grad(keys[i], params, jr.normal, _sum_of_squares, num_samples=2)
         np.testing.assert_allclose(batched.loc[i], one.loc, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(
             batched.log_scale[i], one.log_scale, rtol=1e-5, atol=1e-6
@@ -165,10 +173,14 @@ def test_vmap_over_keys_matches_a_loop(key, name):
 
 
 @pytest.mark.parametrize("name", list(PUBLIC))
-def test_signature_is_key_params_f_family_then_options(name):
+def test_signature_is_key_params_family_f_then_options(name):
     parameters = inspect.signature(PUBLIC[name]).parameters
-    assert list(parameters)[:4] == ["key", "params", "f", "family"]
-    assert parameters["num_samples"].kind is inspect.Parameter.KEYWORD_ONLY
+    positional = ["key", "params", *CARRIED.get(name, []), "family", "f"]
+    assert list(parameters)[: len(positional)] == positional
+    assert all(
+        p.kind is inspect.Parameter.KEYWORD_ONLY
+        for p in list(parameters.values())[len(positional) :]
+    )
 
 
 @pytest.mark.parametrize("name", [n for n in ESTIMATORS if "leave_one_out" not in n])
@@ -176,20 +188,20 @@ def test_bad_arguments_raise_with_their_name(key, name):
     estimator = ESTIMATORS[name]
     params = jr.normal.init()
     with pytest.raises(ValueError, match="num_samples"):
-        estimator(key, params, _square, jr.normal, num_samples=0)
+        estimator(key, params, jr.normal, _square, num_samples=0)
     with pytest.raises(TypeError, match="num_samples"):
-        estimator(key, params, _square, jr.normal, num_samples=2.0)
+        estimator(key, params, jr.normal, _square, num_samples=2.0)
     params = jr.normal.init(loc=LOC, scale=SCALE)
     with pytest.raises(ValueError, match="f must map one draw"):
-        estimator(key, params, _square, jr.normal, num_samples=2)
+        estimator(key, params, jr.normal, _square, num_samples=2)
 
 
 def test_pathwise_refuses_a_family_that_is_not_reparameterized(key):
     family = jr.normal._replace(reparameterized=False)
     with pytest.raises(ValueError, match="score_function"):
-        jr.estimators.pathwise(key, jr.normal.init(), _square, family)
+        jr.estimators.pathwise(key, jr.normal.init(), family, _square)
     # The score function needs no reparameterization.
-    jr.estimators.score_function(key, jr.normal.init(), _square, family)
+    jr.estimators.score_function(key, jr.normal.init(), family, _square)
 
 
 def test_score_function_passes_gradients_of_what_f_closes_over(key):
@@ -199,7 +211,7 @@ def test_score_function_passes_gradients_of_what_f_closes_over(key):
     def surrogate(theta):
         f = lambda z: theta * z
         return jr.estimators.score_function(
-            jax.random.clone(key), params, f, jr.normal, num_samples=1000
+            jax.random.clone(key), params, jr.normal, f, num_samples=1000
         )
 
     z = jr.normal.sample(jax.random.clone(key), params, (1000,))
@@ -227,10 +239,10 @@ def test_constant_baseline_changes_only_the_gradient(key):
     params = jr.normal.init(loc=LOC, scale=SCALE)
     plain = jax.value_and_grad(jr.estimators.score_function, argnums=1)
     value, grad = plain(
-        jax.random.clone(key), params, _sum_of_squares, jr.normal, num_samples=5
+        jax.random.clone(key), params, jr.normal, _sum_of_squares, num_samples=5
     )
     shifted, grad_shifted = plain(
-        key, params, _sum_of_squares, jr.normal, num_samples=5, baseline=3.0
+        key, params, jr.normal, _sum_of_squares, num_samples=5, baseline=3.0
     )
     assert value == shifted
     # The baseline subtracts 3 mean_s grad log q(z_s), computed by hand here.
@@ -241,7 +253,7 @@ def test_constant_baseline_changes_only_the_gradient(key):
     )
     with pytest.raises(ValueError, match="baseline"):
         jr.estimators.score_function(
-            key, params, _sum_of_squares, jr.normal, baseline=jnp.zeros(2)
+            key, params, jr.normal, _sum_of_squares, baseline=jnp.zeros(2)
         )
 
 
@@ -267,7 +279,7 @@ def test_moving_average_state_is_the_debiased_average(key):
     params = jr.normal.init(loc=LOC, scale=SCALE)
     step = jax.jit(
         jax.grad(jr.estimators.score_function_moving_average, argnums=1, has_aux=True),
-        static_argnums=(2, 3),
+        static_argnums=(3, 4),
         static_argnames=("num_samples", "decay"),
     )
     state = jr.estimators.init_baseline()
@@ -278,9 +290,9 @@ def test_moving_average_state_is_the_debiased_average(key):
         _, state = step(
             jax.random.clone(k),
             params,
-            _sum_of_squares,
-            jr.normal,
             state,
+            jr.normal,
+            _sum_of_squares,
             num_samples=4,
             decay=0.5,
         )
@@ -295,17 +307,17 @@ def test_moving_average_state_is_the_debiased_average(key):
     g_state, _ = step(
         jax.random.clone(last),
         params,
-        _sum_of_squares,
-        jr.normal,
         state,
+        jr.normal,
+        _sum_of_squares,
         num_samples=4,
         decay=0.5,
     )
     g_constant = jax.grad(jr.estimators.score_function, argnums=1)(
         last,
         params,
-        _sum_of_squares,
         jr.normal,
+        _sum_of_squares,
         num_samples=4,
         baseline=baseline,
     )
@@ -319,7 +331,7 @@ def test_moving_average_runs_in_a_scan_and_refuses_a_bad_decay(key):
     )
 
     def step(state, key):
-        g, state = grad(key, params, _square, jr.normal, state)
+        g, state = grad(key, params, state, jr.normal, _square)
         return state, g.loc
 
     state, _ = jax.lax.scan(
@@ -331,14 +343,14 @@ def test_moving_average_runs_in_a_scan_and_refuses_a_bad_decay(key):
     assert abs(state.value / (1 - 0.9**200) - 10.0) < 10.0
     with pytest.raises(ValueError, match="decay"):
         jr.estimators.score_function_moving_average(
-            key, params, _square, jr.normal, state, decay=1.0
+            key, params, state, jr.normal, _square, decay=1.0
         )
 
 
 def test_leave_one_out_matches_its_formula_and_needs_two_draws(key):
     params = jr.normal.init(loc=LOC, scale=SCALE)
     g = jax.grad(jr.estimators.score_function_leave_one_out, argnums=1)(
-        jax.random.clone(key), params, _sum_of_squares, jr.normal, num_samples=5
+        jax.random.clone(key), params, jr.normal, _sum_of_squares, num_samples=5
     )
     z = jr.normal.sample(key, params, (5,))
     values = jnp.sum(z**2, axis=-1)
@@ -347,14 +359,14 @@ def test_leave_one_out_matches_its_formula_and_needs_two_draws(key):
     np.testing.assert_allclose(g.loc, expected, rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match="num_samples must be >= 2"):
         jr.estimators.score_function_leave_one_out(
-            key, params, _sum_of_squares, jr.normal, num_samples=1
+            key, params, jr.normal, _sum_of_squares, num_samples=1
         )
 
 
 def test_control_variate_interpolates_pathwise_and_score_function(key):
     params = jr.normal.init(loc=LOC, scale=SCALE)
     cv = jax.grad(jr.estimators.score_function_control_variate, argnums=1)
-    args = (params, _sum_of_squares, jr.normal)
+    args = (params, jr.normal, _sum_of_squares)
     for control_variate, other in (
         (_sum_of_squares, jr.estimators.pathwise),  # c = f: the pathwise gradient
         (lambda z: 0.0 * jnp.sum(z), jr.estimators.score_function),  # c = 0
@@ -388,8 +400,8 @@ def test_control_variate_is_differentiable_in_what_it_closes_over(key):
         return jr.estimators.score_function_control_variate(
             jax.random.clone(key),
             params,
-            _square,
             jr.normal,
+            _square,
             num_samples=8,
             control_variate=lambda z: phi * z**2,
         )
@@ -407,14 +419,14 @@ def test_control_variate_refusals(key):
     family = jr.normal._replace(reparameterized=False)
     with pytest.raises(ValueError, match="score_function"):
         jr.estimators.score_function_control_variate(
-            key, jr.normal.init(), _square, family
+            key, jr.normal.init(), family, _square
         )
     # The Normal's functions up to `reparameterized`, no closed forms after it.
     no_mean = jr.Family(*jr.normal[: jr.Family._fields.index("entropy")])
     assert not no_mean.has("mean")
     with pytest.raises(ValueError, match="control_variate"):
         jr.estimators.score_function_control_variate(
-            key, jr.normal.init(), _square, no_mean
+            key, jr.normal.init(), no_mean, _square
         )
 
 
@@ -431,7 +443,7 @@ def test_measure_valued_on_a_diagonal_gaussian_with_a_batch(key):
     def surrogate(key, loc, scale):
         params = family.init(loc=loc, scale_diag=scale)
         return jr.estimators.measure_valued(
-            key, params, _sum_of_squares, family, num_samples=2
+            key, params, family, _sum_of_squares, num_samples=2
         )
 
     grad = jax.jit(jax.vmap(jax.grad(surrogate, argnums=(1, 2)), (0, None, None)))
@@ -447,8 +459,8 @@ def test_measure_valued_value_is_an_unbiased_estimate(key):
             lambda k: jr.estimators.measure_valued(
                 k,
                 jr.normal.init(loc=LOC, scale=SCALE),
-                _sum_of_squares,
                 jr.normal,
+                _sum_of_squares,
             )
         )
     )(jax.random.split(key, NUM_KEYS))
@@ -458,7 +470,7 @@ def test_measure_valued_value_is_an_unbiased_estimate(key):
 def test_measure_valued_broadcasts_a_scalar_scale(key):
     params = jr.distributions.NormalParams(jnp.asarray(LOC), jnp.float32(0.0))
     g = jax.grad(jr.estimators.measure_valued, argnums=1)(
-        key, params, _sum_of_squares, jr.normal
+        key, params, jr.normal, _sum_of_squares
     )
     assert g.loc.shape == (3,)
     assert g.log_scale.shape == ()  # summed over the batch, as broadcasting does
@@ -466,4 +478,4 @@ def test_measure_valued_broadcasts_a_scalar_scale(key):
 
 def test_measure_valued_refuses_other_families(key):
     with pytest.raises(ValueError, match="measure-valued"):
-        jr.estimators.measure_valued(key, jr.laplace.init(), _square, jr.laplace)
+        jr.estimators.measure_valued(key, jr.laplace.init(), jr.laplace, _square)

@@ -192,7 +192,7 @@ def _draws(name, cost, key, k, baseline):
 
     def surrogate(key, mu, sigma):
         params = jr.normal.init(loc=mu, scale=sigma)
-        return _estimator(name, baseline)(key, params, lambda z: f_jax(z, k), jr.normal)
+        return _estimator(name, baseline)(key, params, jr.normal, lambda z: f_jax(z, k))
 
     grad = jax.vmap(jax.grad(surrogate, argnums=(1, 2)), (0, None, None))
     return grad(jax.random.split(key, NUM_DRAWS), jnp.float64(MU), jnp.float64(SIGMA))

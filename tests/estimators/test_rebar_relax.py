@@ -200,7 +200,7 @@ def test_categorical_is_unbiased(key):
 def test_value_is_an_unbiased_estimate_of_the_expectation(key):
     params = jr.bernoulli.init(probs=jnp.float32(THETA))
     values = jax.jit(
-        jax.vmap(lambda k: jr.estimators.rebar(k, params, toy(0.45), BERNOULLI))
+        jax.vmap(lambda k: jr.estimators.rebar(k, params, BERNOULLI, toy(0.45)))
     )(jax.random.split(key, NUM_DRAWS))
     assert set(np.unique(np.round(np.asarray(values, np.float64), 6))) == {
         0.2025,
@@ -216,15 +216,15 @@ def test_value_is_an_unbiased_estimate_of_the_expectation(key):
 
 def test_control_params_get_no_gradient_but_shape_the_estimate(key):
     params = jr.bernoulli.init(logits=jnp.array([0.3, -1.2, 2.0, 0.0]))
-    control_variate = jr.estimators.rebar_control_variate(_interacting, BERNOULLI)
+    control_variate = jr.estimators.rebar_control_variate(BERNOULLI, _interacting)
     control = jr.estimators.init_rebar(temperature=0.4, eta=0.8, baseline=0.5)
 
     def surrogate(key, params, control):
         return jr.estimators.relax(
             key,
             params,
-            _interacting,
             BERNOULLI,
+            _interacting,
             control_variate=control_variate,
             control_params=control,
         )
@@ -273,7 +273,7 @@ def test_control_params_get_no_gradient_but_shape_the_estimate(key):
 
 def test_relaxations_refuse_other_families(key):
     with pytest.raises(ValueError, match="no relaxation"):
-        jr.estimators.rebar(key, jr.normal.init(), toy(0.45), jr.normal)
+        jr.estimators.rebar(key, jr.normal.init(), jr.normal, toy(0.45))
 
 
 # --------------------------------------------------------------------------- #
@@ -295,8 +295,8 @@ def _fit_control(params, f, control_variate, control, key, steps=600):
                 key,
                 params,
                 control,
-                f,
                 BERNOULLI,
+                f,
                 control_variate=control_variate,
                 num_samples=16,
             )
@@ -317,7 +317,7 @@ def _moving_average_draws(params, f, key):
     )
 
     def warm(state, key):
-        return grad(key, params, f, BERNOULLI, state, decay=0.99)[1], None
+        return grad(key, params, state, BERNOULLI, f, decay=0.99)[1], None
 
     state, _ = jax.lax.scan(
         warm, jr.estimators.init_baseline(), jax.random.split(warm_key, 500)
@@ -325,7 +325,7 @@ def _moving_average_draws(params, f, key):
 
     def surrogate(key, params):
         return jr.estimators.score_function_moving_average(
-            key, params, f, BERNOULLI, state, decay=0.99
+            key, params, state, BERNOULLI, f, decay=0.99
         )[0]
 
     return _gradient_draws(surrogate, key, params)
@@ -355,7 +355,7 @@ def test_fitted_relax_and_rebar_below_the_moving_average_on_the_toy():
     relax_params = _fit_control(
         params, f, relax_cv, _mlp_params(jax.random.key(4), 1, 0.1), keys[0]
     )
-    rebar_cv = jr.estimators.rebar_control_variate(f, BERNOULLI)
+    rebar_cv = jr.estimators.rebar_control_variate(BERNOULLI, f)
     rebar_params = _fit_control(
         params, f, rebar_cv, jr.estimators.init_rebar(), keys[1]
     )

@@ -572,7 +572,7 @@ def _call(objective, key, **options):
 @pytest.mark.parametrize(
     ("options", "error", "match"),
     [
-        ({"family": jr.normal}, TypeError, "Family"),
+        ({"family": jr.normal.init()}, TypeError, "Family"),  # params, not q
         ({"log_target": 1.0}, TypeError, "log_target"),
         ({"estimator": "pathwise"}, TypeError, "estimator"),
         ({"num_samples": 0}, ValueError, "num_samples"),
@@ -650,7 +650,7 @@ def test_factories_check_options_up_front():
     with pytest.raises(TypeError, match="alpha"):
         jr.objectives.make_renyi_loss(FAMILY, log_joint)
     with pytest.raises(TypeError, match="Family"):
-        jr.objectives.make_iwae_loss(jr.normal, log_joint)
+        jr.objectives.make_iwae_loss(jr.normal.init(), log_joint)
     with pytest.raises(ValueError, match="entropy"):
         jr.objectives.make_elbo_loss(FAMILY, log_joint, entropy="closed")
 
