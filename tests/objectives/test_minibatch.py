@@ -53,7 +53,7 @@ def _params():
 
 def _value_and_grad(loss, *args):
     """The loss and its gradient w.r.t. the params, flat."""
-    value, grad = jax.value_and_grad(loss, argnums=1)(*args)
+    value, grad = jax.jit(jax.value_and_grad(loss, argnums=1))(*args)
     leaves = [np.ravel(np.asarray(a, np.float64)) for a in (value, *grad)]
     return np.concatenate(leaves)
 
