@@ -17,7 +17,7 @@ from jaxreparam import estimators
 from jaxreparam.base import Array, ArrayLike, Family
 from jaxreparam.objectives import _common, _dreg, _losses
 
-Estimator = Callable[..., Array]
+Estimator = _common.Estimator
 LogTarget = _common.LogTarget
 GRADIENTS = ("standard", "stl", "dreg")
 
