@@ -49,8 +49,10 @@ from jaxreparam import bijectors, objectives
 from jaxreparam.base import Array, ArrayLike, Bijector, Family
 from jaxreparam.bijectors import TransformedParams
 from jaxreparam.distributions import _multivariate_normal as multivariate_normal
+from jaxreparam.estimators._common import check_count
+from jaxreparam.objectives._common import leading_size
+from jaxreparam.objectives._losses import minibatch_target
 from jaxreparam.train import _fit as fitting
-from jaxreparam.train import parallel
 
 __all__ = [
     "CONSTRAINTS",
@@ -393,27 +395,6 @@ def pull_back(
     return pulled
 
 
-def _sharded(family: Family) -> Family:
-    """``family`` whose draws are split over the current mesh (leading axis).
-
-    ``parallel.shard_leading`` on every draw with a sample axis, so that under
-    ``jaxreparam.fit(..., mesh=...)`` each device evaluates its share of the
-    Monte Carlo draws; without a mesh, ``family`` unchanged in effect.
-    """
-
-    def sample(key: ArrayLike, params: Any, sample_shape: Any = ()) -> Array:
-        z = family.sample(key, params, sample_shape)
-        return parallel.shard_leading(z) if sample_shape else z
-
-    def sample_and_log_prob(
-        key: ArrayLike, params: Any, sample_shape: Any = ()
-    ) -> tuple[Array, Array]:
-        z, log_q = family.sample_and_log_prob(key, params, sample_shape)
-        return (parallel.shard_leading(z) if sample_shape else z), log_q
-
-    return family._replace(sample=sample, sample_and_log_prob=sample_and_log_prob)
-
-
 def make_elbo_loss(
     guide: Guide,
     log_target: Callable[..., ArrayLike],
@@ -426,9 +407,8 @@ def make_elbo_loss(
 
     The loss is ``-jaxreparam.objectives.elbo(key, params.base, guide.base,
     pulled)`` with ``pulled = pull_back(log_target, guide.bijector)``: the
-    library's one ELBO, of the Gaussian on ``u``. The ``num_samples`` draws go
-    through ``parallel.shard_leading``, so under a mesh (``fit(...,
-    mesh=...)``) each device evaluates its share.
+    library's one ELBO, of the Gaussian on ``u``; under a mesh (``fit(...,
+    mesh=...)``) it splits the ``num_samples`` draws across the devices.
 
     Args:
         guide: the ``Guide`` from :func:`make_guide`.
@@ -473,7 +453,6 @@ def make_elbo_loss(
             "vi.make_elbo_loss: gradient='stl' drops the score of the Monte Carlo "
             "entropy; use it with entropy='monte_carlo'"
         )
-    base = _sharded(guide.base)
 
     def loss(key: ArrayLike, params: TransformedParams, batch: Any = None) -> Array:
         args = () if batch is None else (batch,)
@@ -481,7 +460,7 @@ def make_elbo_loss(
         return -objectives.elbo(
             key,
             params.base,
-            base,
+            guide.base,
             lambda u: pulled(u, *args),
             num_samples=num_samples,
             entropy=entropy,
@@ -517,16 +496,6 @@ def elbo(
     return -make_elbo_loss(guide, log_target, **options)(key, params, batch)
 
 
-def _leading_size(where: str, batch: Any) -> int:
-    sizes = {jnp.shape(leaf)[:1] for leaf in jax.tree.leaves(batch)}
-    if len(sizes) != 1 or () in sizes:
-        raise ValueError(
-            f"{where}: every leaf of the data needs the same leading (example) "
-            f"axis, got leading sizes {sorted(sizes)}"
-        )
-    return sizes.pop()[0]
-
-
 def minibatch_log_joint(
     log_prior: Callable[[Any], ArrayLike],
     log_likelihood: Callable[[Any, Any], ArrayLike],
@@ -552,8 +521,9 @@ def minibatch_log_joint(
         ``jaxreparam.fit(..., batch_size=B)``.
 
     Raises:
-        ValueError: ``num_data`` is not a positive int; (when called) the
-            batch's leaves have different leading sizes.
+        ValueError: ``num_data < 1``; (when called) the batch's leaves have
+            different leading sizes, or more than ``num_data`` examples.
+        TypeError: ``num_data`` is not an int.
 
     Examples:
         >>> import jax.numpy as jnp
@@ -565,13 +535,13 @@ def minibatch_log_joint(
         -50.0
     """
     where = "vi.minibatch_log_joint"
-    if isinstance(num_data, bool) or not isinstance(num_data, int) or num_data < 1:
-        raise ValueError(f"{where}: num_data must be a positive int, got {num_data!r}")
+    num_data = check_count(where, "num_data", num_data)
 
     def log_joint(latents: Any, batch: Any) -> Array:
-        size = _leading_size(where, batch)
-        per_example = jax.vmap(log_likelihood, (None, 0))(latents, batch)
-        return log_prior(latents) + (num_data / size) * jnp.sum(per_example)
+        target = minibatch_target(
+            where, log_prior, log_likelihood, batch, num_data=num_data
+        )
+        return target(latents)
 
     return log_joint
 
@@ -636,7 +606,7 @@ def fit(
             raise ValueError(
                 "vi.fit: give log_target, or log_prior and log_likelihood with data"
             )
-        num_data = _leading_size("vi.fit", data)
+        num_data = leading_size("vi.fit", data)
         log_target = minibatch_log_joint(log_prior, log_likelihood, num_data=num_data)
     elif log_prior is not None or log_likelihood is not None:
         raise ValueError(
