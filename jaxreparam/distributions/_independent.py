@@ -45,9 +45,8 @@ def independent(family: Family, reinterpreted_batch_ndims: int) -> Family:
     ``log_prob`` and the density of ``sample_and_log_prob`` sum ``family``'s over
     those axes; ``sample`` draws as ``family`` does (the same numbers under the
     same key); ``entropy`` sums ``family``'s, when it has one; ``mean`` and
-    ``variance`` are ``family``'s (already of shape ``batch_shape +
-    event_shape``). Estimators, objectives and ``fit`` take the result like any
-    family.
+    ``variance`` are ``family``'s, per coordinate, so nothing is summed.
+    Estimators, objectives and ``fit`` take the result like any family.
 
     Args:
         family: any ``Family``.
