@@ -21,9 +21,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxreparam import _checks
-from jaxreparam.base import Array, ArrayLike, Family, register_family
-from jaxreparam.distributions import _common
+from jaxreparam.base import Array, ArrayLike
+from jaxreparam.distributions import _bundle, _common, _location_scale
 
 _LOG_PI = math.log(math.pi)
 
@@ -33,41 +32,6 @@ class CauchyParams(NamedTuple):
 
     loc: Array
     log_scale: Array
-
-
-def init(*, loc: ArrayLike = 0.0, scale: ArrayLike = 1.0) -> CauchyParams:
-    """Params of ``Cauchy(loc, scale)`` from natural values.
-
-    Differentiable in ``loc`` and ``scale``.
-
-    Args:
-        loc: the location (median), any shape, finite.
-        scale: the half width at half maximum, finite and positive,
-            broadcastable with ``loc``.
-
-    Returns:
-        ``CauchyParams`` with batch shape the broadcast of the two shapes.
-
-    Raises:
-        TypeError: an argument has an integer, bool or complex dtype.
-        ValueError: a concrete argument is non-finite, ``scale <= 0``, or the
-            shapes do not broadcast.
-
-    Examples:
-        >>> import jaxreparam as jr
-        >>> jr.cauchy.init(loc=1.0, scale=2.0)
-        CauchyParams(loc=Array(1., dtype=float32...), log_scale=Array(0.6931472, ...))
-    """
-    loc = _checks.real("cauchy.init", "loc", loc)
-    scale = _checks.positive("cauchy.init", "scale", scale)
-    _checks.broadcast_shapes("cauchy.init", loc=loc.shape, scale=scale.shape)
-    loc, scale = _checks.same_dtype(loc, scale)
-    return CauchyParams(loc, jnp.log(scale))
-
-
-def to_natural(params: CauchyParams) -> dict[str, Array]:
-    """``{"loc": ..., "scale": ...}``, the inverse of :func:`init`."""
-    return {"loc": params.loc, "scale": jnp.exp(params.log_scale)}
 
 
 def _standard_quantile(u: Array) -> Array:
@@ -90,90 +54,61 @@ def _log1p_square(x: Array) -> Array:
     )
 
 
-def _noise(key: ArrayLike, params: CauchyParams, sample_shape) -> Array:
+def _noise(key: jax.Array, shape: tuple[int, ...], dtype) -> Array:
     """Standard Cauchy noise from one uniform draw on ``[eps_f, 1)``."""
-    key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
     eps_f = float(jnp.finfo(dtype).eps)
     u = _common.draw(jax.random.uniform, key, shape, dtype, minval=eps_f, maxval=1.0)
     return _standard_quantile(u)
 
 
+def _log_density(x: Array, log_scale: Array) -> Array:
+    """``log q(z) = -log(pi scale) - log(1 + x^2)`` at ``x = (z - loc) / scale``."""
+    return -_LOG_PI - log_scale - _log1p_square(x)
+
+
+def init(*, loc: ArrayLike = 0.0, scale: ArrayLike = 1.0) -> CauchyParams:
+    """Params of ``Cauchy(loc, scale)``: ``loc`` finite, ``scale`` finite, positive.
+
+    ``loc`` is the median, ``scale`` the half width at half maximum.
+
+    Examples:
+        >>> import jaxreparam as jr
+        >>> jr.cauchy.init(loc=1.0, scale=2.0)
+        CauchyParams(loc=Array(1., dtype=float32...), log_scale=Array(0.6931472, ...))
+    """
+    return _bundle.from_natural(CauchyParams, "cauchy.init", loc=loc, scale=scale)
+
+
 def sample(key: ArrayLike, params: CauchyParams, sample_shape=()) -> Array:
-    """Draws ``z = loc + scale * tan(pi (u - 1/2))`` with ``u`` uniform.
-
-    Args:
-        key: a PRNG key (``jax.random.key`` or legacy ``PRNGKey``).
-        params: ``CauchyParams``.
-        sample_shape: leading shape of independent draws.
-
-    Returns:
-        An array of shape ``sample_shape + batch_shape``, finite, pathwise
-        differentiable in ``params``.
+    """Draws ``z = loc + scale * tan(pi (u - 1/2))`` with ``u`` uniform, finite.
 
     Examples:
         >>> import jax, jaxreparam as jr
-        >>> z = jr.cauchy.sample(jax.random.key(0), jr.cauchy.init(), (3,))
-        >>> z.shape
+        >>> jr.cauchy.sample(jax.random.key(0), jr.cauchy.init(), (3,)).shape
         (3,)
     """
-    eps = _noise(key, params, sample_shape)
-    return params.loc + jnp.exp(params.log_scale) * eps
-
-
-def log_prob(params: CauchyParams, z: ArrayLike) -> Array:
-    """``log q(z) = -log(pi scale) - log(1 + x^2)``, ``x = (z - loc) / scale``.
-
-    Returns:
-        An array of shape the broadcast of ``z`` and the batch shape.
-    """
-    x = (z - params.loc) * jnp.exp(-params.log_scale)
-    return -_LOG_PI - params.log_scale - _log1p_square(x)
-
-
-def sample_and_log_prob(
-    key: ArrayLike, params: CauchyParams, sample_shape=()
-) -> tuple[Array, Array]:
-    """``sample`` and its ``log_prob``, the density computed from the noise."""
-    eps = _noise(key, params, sample_shape)
-    z = params.loc + jnp.exp(params.log_scale) * eps
-    return z, -_LOG_PI - params.log_scale - _log1p_square(eps)
+    return _location_scale.sample(_noise, key, params, sample_shape)
 
 
 def entropy(params: CauchyParams) -> Array:
-    """``log(4 pi scale)``, of the batch shape."""
-    return jnp.broadcast_to(
-        math.log(4 * math.pi) + params.log_scale, batch_shape(params)
-    )
+    """``log(4 pi scale)``."""
+    return _common.broadcast(math.log(4 * math.pi) + params.log_scale, params)
 
 
 def cdf(params: CauchyParams, z: ArrayLike) -> Array:
-    """``P(Z <= z) = atan2(1, -x) / pi``, equal to ``1/2 + atan(x) / pi``.
+    """``atan2(1, -x) / pi = 1/2 + atan(x) / pi``, ``x = (z - loc) / scale``.
 
     The ``atan2`` form keeps full relative precision in the lower tail.
     """
-    x = (z - params.loc) * jnp.exp(-params.log_scale)
+    x = _location_scale.standardize(params, z)
     return jnp.arctan2(jnp.ones_like(x), -x) / math.pi
 
 
 def icdf(params: CauchyParams, u: ArrayLike) -> Array:
-    """The quantile function, ``loc + scale * tan(pi (u - 1/2))``."""
-    return params.loc + jnp.exp(params.log_scale) * _standard_quantile(jnp.asarray(u))
+    """``loc + scale * tan(pi (u - 1/2))``."""
+    return _location_scale.affine(params, _standard_quantile(jnp.asarray(u)))
 
 
-batch_shape = _common.scalar_batch_shape
-event_shape = _common.scalar_event_shape
-
-cauchy = register_family(
-    Family(
-        name="cauchy",
-        params_type=CauchyParams,
-        init=init,
-        sample=sample,
-        log_prob=log_prob,
-        sample_and_log_prob=sample_and_log_prob,
-        to_natural=to_natural,
-        entropy=entropy,
-        cdf=cdf,
-        icdf=icdf,
-    )
+cauchy = _location_scale.family(
+    "cauchy", CauchyParams, init, sample, _noise, _log_density, entropy, cdf, icdf
 )

@@ -1,4 +1,24 @@
-"""Helpers shared by the family modules (private)."""
+"""Helpers shared by the family modules (private).
+
+The contract every univariate family keeps, stated once here rather than in each
+module (the README and :class:`jaxreparam.base.Family` state it for users):
+
+- ``init(**natural) -> params`` takes keyword-only natural values, floating and
+  broadcastable with each other. An integer, bool or complex dtype raises a
+  ``TypeError``; a concrete value out of its domain (non-finite, or ``<= 0``
+  where it must be positive) or shapes that do not broadcast raise a
+  ``ValueError`` naming the family, the argument and the value. Under ``jax.jit``
+  an invalid value gives NaN params (see :func:`jaxreparam.checking`). ``init``
+  is differentiable, and the batch shape is the broadcast of the arguments'.
+- ``to_natural(params)`` is its inverse, a dict of the natural values.
+- ``sample(key, params, sample_shape=())`` takes one PRNG key (typed or legacy)
+  and returns ``sample_shape + batch_shape`` draws, pathwise differentiable in
+  ``params``. ``sample_and_log_prob`` returns the same draws and their
+  ``log_prob``, computed from the noise.
+- ``log_prob(params, z)`` has the broadcast shape of ``z`` and the batch shape,
+  ``-inf`` off the support; closed forms (``entropy``, ``mean``, ``variance``)
+  have the batch shape; ``cdf(params, z)`` and ``icdf(params, u)`` broadcast.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +29,45 @@ import jax
 import jax.numpy as jnp
 
 from jaxreparam import _checks
+from jaxreparam.base import Family
 from jaxreparam.base import scalar_batch_shape as scalar_batch_shape
 from jaxreparam.base import scalar_event_shape as scalar_event_shape
+from jaxreparam.distributions import _bundle
 
 SHORT_AXIS = 64
 """Below this length a last axis counts as short (see :func:`draw`)."""
+
+EULER_GAMMA = 0.5772156649015329
+"""Euler's constant, ``-digamma(1)``."""
+
+LOG_TWO = math.log(2.0)
+
+
+def family(name: str, params_type: type, *functions: Any) -> Family:
+    """The registered ``Family`` of ``functions``, each known by its ``__name__``.
+
+    ``init``, ``sample`` and ``log_prob`` at least; ``to_natural``,
+    ``sample_and_log_prob`` and the closed forms where the family has its own
+    (:func:`_bundle.family` fills in the rest).
+    """
+    named = {f.__name__: f for f in functions}
+    init, sample, log_prob = (named.pop(k) for k in ("init", "sample", "log_prob"))
+    return _bundle.family(name, params_type, init, sample, log_prob, **named)
+
+
+def noise(standard: Any, key: Any, params: Any, sample_shape: Any) -> jax.Array:
+    """``standard(key, shape, dtype)``: a univariate family's standard noise.
+
+    ``shape`` is ``sample_shape + batch_shape`` and ``dtype`` that of the params;
+    ``key`` and ``sample_shape`` are checked first (:func:`prepare`).
+    """
+    key, shape, dtype = prepare(key, params, sample_shape, scalar_batch_shape(params))
+    return standard(key, shape, dtype)
+
+
+def broadcast(value: Any, params: Any) -> jax.Array:
+    """``value`` broadcast to the batch shape of univariate ``params``."""
+    return jnp.broadcast_to(value, scalar_batch_shape(params))
 
 
 def prepare(

@@ -25,11 +25,9 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import betaln, digamma, xlogy
 
-from jaxreparam import _checks
-from jaxreparam.base import Array, ArrayLike, Family, register_family
-from jaxreparam.distributions import _common
-
-_EULER_GAMMA = 0.5772156649015329
+from jaxreparam.base import Array, ArrayLike
+from jaxreparam.distributions import _bundle, _common
+from jaxreparam.distributions._common import EULER_GAMMA
 
 
 class KumaraswamyParams(NamedTuple):
@@ -37,46 +35,6 @@ class KumaraswamyParams(NamedTuple):
 
     log_concentration1: Array
     log_concentration0: Array
-
-
-def init(*, concentration1: ArrayLike, concentration0: ArrayLike) -> KumaraswamyParams:
-    """Params of ``Kumaraswamy(concentration1, concentration0)``.
-
-    Differentiable in both arguments.
-
-    Args:
-        concentration1: ``a``, the exponent of ``z``; finite and positive.
-        concentration0: ``b``, the exponent of ``1 - z^a``; finite and positive,
-            broadcastable with ``concentration1``.
-
-    Returns:
-        ``KumaraswamyParams`` with batch shape the broadcast of the two shapes.
-
-    Raises:
-        TypeError: an argument has an integer, bool or complex dtype.
-        ValueError: a concrete argument is non-finite or not positive, or the
-            shapes do not broadcast.
-
-    Examples:
-        >>> import jaxreparam as jr
-        >>> jr.kumaraswamy.init(concentration1=2.0, concentration0=1.0)
-        KumaraswamyParams(log_concentration1=Array(0.6931472, ...), ...)
-    """
-    a = _checks.positive("kumaraswamy.init", "concentration1", concentration1)
-    b = _checks.positive("kumaraswamy.init", "concentration0", concentration0)
-    _checks.broadcast_shapes(
-        "kumaraswamy.init", concentration1=a.shape, concentration0=b.shape
-    )
-    a, b = _checks.same_dtype(a, b)
-    return KumaraswamyParams(jnp.log(a), jnp.log(b))
-
-
-def to_natural(params: KumaraswamyParams) -> dict[str, Array]:
-    """``{"concentration1": ..., "concentration0": ...}``, inverting :func:`init`."""
-    return {
-        "concentration1": jnp.exp(params.log_concentration1),
-        "concentration0": jnp.exp(params.log_concentration0),
-    }
 
 
 def _log1mexp(x: Array) -> Array:
@@ -98,26 +56,35 @@ def _log_w(params: KumaraswamyParams, log1m_u: Array) -> Array:
     return jnp.where(small, log_neg_x + 0.5 * x, _log1mexp(large_x))
 
 
-def _log1m_u(key: ArrayLike, params: KumaraswamyParams, sample_shape) -> Array:
+def _log1m_u(key: jax.Array, shape: tuple[int, ...], dtype) -> Array:
     """``log1p(-u)`` for ``u ~ U[tiny, 1)``: in ``[log(2^-23), -tiny]`` (float32)."""
-    key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
     u = _common.draw(
         jax.random.uniform, key, shape, dtype, minval=jnp.finfo(dtype).tiny
     )
     return jnp.log1p(-u)
 
 
+def init(*, concentration1: ArrayLike, concentration0: ArrayLike) -> KumaraswamyParams:
+    """Params of ``Kumaraswamy(concentration1, concentration0)``, both positive.
+
+    ``concentration1`` is ``a``, the exponent of ``z``; ``concentration0`` is
+    ``b``, the exponent of ``1 - z^a``.
+
+    Examples:
+        >>> import jaxreparam as jr
+        >>> jr.kumaraswamy.init(concentration1=2.0, concentration0=1.0)
+        KumaraswamyParams(log_concentration1=Array(0.6931472, ...), ...)
+    """
+    return _bundle.from_natural(
+        KumaraswamyParams,
+        "kumaraswamy.init",
+        concentration1=concentration1,
+        concentration0=concentration0,
+    )
+
+
 def sample(key: ArrayLike, params: KumaraswamyParams, sample_shape=()) -> Array:
-    """Draws ``z = (1 - (1 - u)^(1/b))^(1/a)`` with ``u ~ U(0, 1)``.
-
-    Args:
-        key: a PRNG key (``jax.random.key`` or legacy ``PRNGKey``).
-        params: ``KumaraswamyParams``.
-        sample_shape: leading shape of independent draws.
-
-    Returns:
-        An array of shape ``sample_shape + batch_shape`` in ``[0, 1]``,
-        pathwise differentiable in ``params`` with finite gradients.
+    """Draws ``z = (1 - (1 - u)^(1/b))^(1/a)``, ``u ~ U(0, 1)``, in ``[0, 1]``.
 
     Examples:
         >>> import jax, jaxreparam as jr
@@ -125,16 +92,12 @@ def sample(key: ArrayLike, params: KumaraswamyParams, sample_shape=()) -> Array:
         >>> jr.kumaraswamy.sample(jax.random.key(0), params, (3,)).shape
         (3,)
     """
-    log_w = _log_w(params, _log1m_u(key, params, sample_shape))
+    log_w = _log_w(params, _common.noise(_log1m_u, key, params, sample_shape))
     return jnp.exp(log_w * jnp.exp(-params.log_concentration1))
 
 
 def log_prob(params: KumaraswamyParams, z: ArrayLike) -> Array:
-    """``log q(z)``; ``-inf`` outside ``[0, 1]``.
-
-    Returns:
-        An array of shape the broadcast of ``z`` and the batch shape.
-    """
+    """``log q(z)``; ``-inf`` outside ``[0, 1]``."""
     a = jnp.exp(params.log_concentration1)
     b = jnp.exp(params.log_concentration0)
 
@@ -156,16 +119,12 @@ def sample_and_log_prob(
     With ``w = z^a`` and ``1 - w = (1 - u)^(1/b)``:
     ``log q(z) = log(a b) + (1 - 1/a) log(w) + (1 - 1/b) log1p(-u)``.
     """
-    log1m_u = _log1m_u(key, params, sample_shape)
+    log1m_u = _common.noise(_log1m_u, key, params, sample_shape)
     log_w = _log_w(params, log1m_u)
     inv_a = jnp.exp(-params.log_concentration1)
     inv_b = jnp.exp(-params.log_concentration0)
-    log_q = (
-        params.log_concentration1
-        + params.log_concentration0
-        + (1 - inv_a) * log_w
-        + (1 - inv_b) * log1m_u
-    )
+    log_ab = params.log_concentration1 + params.log_concentration0
+    log_q = log_ab + (1 - inv_a) * log_w + (1 - inv_b) * log1m_u
     return jnp.exp(log_w * inv_a), log_q
 
 
@@ -173,7 +132,7 @@ def entropy(params: KumaraswamyParams) -> Array:
     """``(1 - 1/b) + (1 - 1/a) H_b - log(a b)``, ``H_b`` the harmonic number."""
     inv_a = jnp.exp(-params.log_concentration1)
     b = jnp.exp(params.log_concentration0)
-    harmonic = digamma(b + 1) + _EULER_GAMMA
+    harmonic = digamma(b + 1) + EULER_GAMMA
     return (
         (1 - 1 / b)
         + (1 - inv_a) * harmonic
@@ -190,7 +149,7 @@ def _log_moment(params: KumaraswamyParams, n: int) -> Array:
 
 
 def mean(params: KumaraswamyParams) -> Array:
-    """``b B(1 + 1/a, b)``, of the batch shape."""
+    """``b B(1 + 1/a, b)``."""
     return jnp.exp(_log_moment(params, 1))
 
 
@@ -201,7 +160,7 @@ def variance(params: KumaraswamyParams) -> Array:
 
 
 def cdf(params: KumaraswamyParams, z: ArrayLike) -> Array:
-    """``P(Z <= z) = 1 - (1 - z^a)^b``, for ``z`` clipped to ``[0, 1]``."""
+    """``1 - (1 - z^a)^b``, for ``z`` clipped to ``[0, 1]``."""
     a = jnp.exp(params.log_concentration1)
     b = jnp.exp(params.log_concentration0)
     log1m_za = _log1mexp(a * jnp.log(jnp.clip(z, 0.0, 1.0)))
@@ -209,27 +168,13 @@ def cdf(params: KumaraswamyParams, z: ArrayLike) -> Array:
 
 
 def icdf(params: KumaraswamyParams, u: ArrayLike) -> Array:
-    """The quantile function, ``(1 - (1 - u)^(1/b))^(1/a)``."""
+    """``(1 - (1 - u)^(1/b))^(1/a)``."""
     log_w = _log_w(params, jnp.log1p(-jnp.asarray(u)))
     return jnp.exp(log_w * jnp.exp(-params.log_concentration1))
 
 
-batch_shape = _common.scalar_batch_shape
-event_shape = _common.scalar_event_shape
-
-kumaraswamy = register_family(
-    Family(
-        name="kumaraswamy",
-        params_type=KumaraswamyParams,
-        init=init,
-        sample=sample,
-        log_prob=log_prob,
-        sample_and_log_prob=sample_and_log_prob,
-        to_natural=to_natural,
-        entropy=entropy,
-        mean=mean,
-        variance=variance,
-        cdf=cdf,
-        icdf=icdf,
-    )
+_SAMPLING = init, sample, log_prob, sample_and_log_prob
+_CLOSED_FORMS = entropy, mean, variance, cdf, icdf
+kumaraswamy = _common.family(
+    "kumaraswamy", KumaraswamyParams, *_SAMPLING, *_CLOSED_FORMS
 )

@@ -19,9 +19,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxreparam import _checks
-from jaxreparam.base import Array, ArrayLike, Family, register_family
-from jaxreparam.distributions import _common
+from jaxreparam.base import Array, ArrayLike
+from jaxreparam.distributions import _bundle, _common, _location_scale
 
 
 class LogisticParams(NamedTuple):
@@ -31,48 +30,12 @@ class LogisticParams(NamedTuple):
     log_scale: Array
 
 
-def init(*, loc: ArrayLike = 0.0, scale: ArrayLike = 1.0) -> LogisticParams:
-    """Params of ``Logistic(loc, scale)`` from natural values.
-
-    Differentiable in ``loc`` and ``scale``.
-
-    Args:
-        loc: the location (mean and median), any shape, finite.
-        scale: the scale (variance ``pi^2 scale^2 / 3``), finite and positive,
-            broadcastable with ``loc``.
-
-    Returns:
-        ``LogisticParams`` with batch shape the broadcast of the two shapes.
-
-    Raises:
-        TypeError: an argument has an integer, bool or complex dtype.
-        ValueError: a concrete argument is non-finite, ``scale <= 0``, or the
-            shapes do not broadcast.
-
-    Examples:
-        >>> import jaxreparam as jr
-        >>> jr.logistic.init(loc=1.0, scale=2.0)
-        LogisticParams(loc=Array(1., dtype=float32...), log_scale=Array(0.6931472, ...))
-    """
-    loc = _checks.real("logistic.init", "loc", loc)
-    scale = _checks.positive("logistic.init", "scale", scale)
-    _checks.broadcast_shapes("logistic.init", loc=loc.shape, scale=scale.shape)
-    loc, scale = _checks.same_dtype(loc, scale)
-    return LogisticParams(loc, jnp.log(scale))
-
-
-def to_natural(params: LogisticParams) -> dict[str, Array]:
-    """``{"loc": ..., "scale": ...}``, the inverse of :func:`init`."""
-    return {"loc": params.loc, "scale": jnp.exp(params.log_scale)}
-
-
 def _logit(u: Array) -> Array:
     return jnp.log(u) - jnp.log1p(-u)
 
 
-def _noise(key: ArrayLike, params: LogisticParams, sample_shape) -> Array:
+def _noise(key: jax.Array, shape: tuple[int, ...], dtype) -> Array:
     """Standard logistic noise, the logit of one uniform draw on ``(0, 1)``."""
-    key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
     tiny = float(jnp.finfo(dtype).tiny)
     return _logit(
         _common.draw(jax.random.uniform, key, shape, dtype, minval=tiny, maxval=1.0)
@@ -80,95 +43,61 @@ def _noise(key: ArrayLike, params: LogisticParams, sample_shape) -> Array:
 
 
 def _log_density(x: Array, log_scale: Array) -> Array:
-    """``log q`` at standardized ``x``, symmetric in ``x`` so no tail overflows."""
+    """``-|x| - 2 log1p(exp(-|x|)) - log(scale)``: symmetric, no tail overflows."""
     a = jnp.abs(x)
     return -a - 2 * jnp.log1p(jnp.exp(-a)) - log_scale
 
 
+def init(*, loc: ArrayLike = 0.0, scale: ArrayLike = 1.0) -> LogisticParams:
+    """Params of ``Logistic(loc, scale)``: ``loc`` finite, ``scale`` finite, positive.
+
+    ``loc`` is the mean and median, the variance ``pi^2 scale^2 / 3``.
+
+    Examples:
+        >>> import jaxreparam as jr
+        >>> jr.logistic.init(loc=1.0, scale=2.0)
+        LogisticParams(loc=Array(1., dtype=float32...), log_scale=Array(0.6931472, ...))
+    """
+    return _bundle.from_natural(LogisticParams, "logistic.init", loc=loc, scale=scale)
+
+
 def sample(key: ArrayLike, params: LogisticParams, sample_shape=()) -> Array:
-    """Draws ``z = loc + scale * logit(u)`` with ``u ~ U(0, 1)``.
-
-    Args:
-        key: a PRNG key (``jax.random.key`` or legacy ``PRNGKey``).
-        params: ``LogisticParams``.
-        sample_shape: leading shape of independent draws.
-
-    Returns:
-        An array of shape ``sample_shape + batch_shape``, finite, pathwise
-        differentiable in ``params``.
+    """Draws ``z = loc + scale * logit(u)`` with ``u ~ U(0, 1)``, finite.
 
     Examples:
         >>> import jax, jaxreparam as jr
-        >>> z = jr.logistic.sample(jax.random.key(0), jr.logistic.init(), (3,))
-        >>> z.shape
+        >>> jr.logistic.sample(jax.random.key(0), jr.logistic.init(), (3,)).shape
         (3,)
     """
-    eps = _noise(key, params, sample_shape)
-    return params.loc + jnp.exp(params.log_scale) * eps
-
-
-def log_prob(params: LogisticParams, z: ArrayLike) -> Array:
-    """``log q(z) = -|x| - 2 log1p(exp(-|x|)) - log(scale)``, ``x = (z - loc)/scale``.
-
-    Returns:
-        An array of shape the broadcast of ``z`` and the batch shape.
-    """
-    x = (z - params.loc) * jnp.exp(-params.log_scale)
-    return _log_density(x, params.log_scale)
-
-
-def sample_and_log_prob(
-    key: ArrayLike, params: LogisticParams, sample_shape=()
-) -> tuple[Array, Array]:
-    """``sample`` and its ``log_prob``, the density computed from the noise."""
-    eps = _noise(key, params, sample_shape)
-    z = params.loc + jnp.exp(params.log_scale) * eps
-    return z, _log_density(eps, params.log_scale)
+    return _location_scale.sample(_noise, key, params, sample_shape)
 
 
 def entropy(params: LogisticParams) -> Array:
-    """``log(scale) + 2``, of the batch shape."""
-    return jnp.broadcast_to(params.log_scale + 2.0, batch_shape(params))
+    """``log(scale) + 2``."""
+    return _common.broadcast(params.log_scale + 2.0, params)
 
 
 def mean(params: LogisticParams) -> Array:
-    """``loc``, broadcast to the batch shape."""
-    return jnp.broadcast_to(params.loc, batch_shape(params))
+    """``loc``."""
+    return _common.broadcast(params.loc, params)
 
 
 def variance(params: LogisticParams) -> Array:
-    """``pi^2 scale^2 / 3``, broadcast to the batch shape."""
-    return jnp.broadcast_to(
-        (math.pi**2 / 3) * jnp.exp(2 * params.log_scale), batch_shape(params)
-    )
+    """``pi^2 scale^2 / 3``."""
+    return _common.broadcast((math.pi**2 / 3) * jnp.exp(2 * params.log_scale), params)
 
 
 def cdf(params: LogisticParams, z: ArrayLike) -> Array:
-    """``P(Z <= z) = sigmoid((z - loc) / scale)``."""
-    return jax.nn.sigmoid((z - params.loc) * jnp.exp(-params.log_scale))
+    """``sigmoid((z - loc) / scale)``."""
+    return jax.nn.sigmoid(_location_scale.standardize(params, z))
 
 
 def icdf(params: LogisticParams, u: ArrayLike) -> Array:
-    """The quantile function, ``loc + scale * (log(u) - log1p(-u))``."""
-    return params.loc + jnp.exp(params.log_scale) * _logit(jnp.asarray(u))
+    """``loc + scale * (log(u) - log1p(-u))``."""
+    return _location_scale.affine(params, _logit(jnp.asarray(u)))
 
 
-batch_shape = _common.scalar_batch_shape
-event_shape = _common.scalar_event_shape
-
-logistic = register_family(
-    Family(
-        name="logistic",
-        params_type=LogisticParams,
-        init=init,
-        sample=sample,
-        log_prob=log_prob,
-        sample_and_log_prob=sample_and_log_prob,
-        to_natural=to_natural,
-        entropy=entropy,
-        mean=mean,
-        variance=variance,
-        cdf=cdf,
-        icdf=icdf,
-    )
+_CLOSED_FORMS = entropy, mean, variance, cdf, icdf
+logistic = _location_scale.family(
+    "logistic", LogisticParams, init, sample, _noise, _log_density, *_CLOSED_FORMS
 )

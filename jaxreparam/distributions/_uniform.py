@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxreparam import _checks
-from jaxreparam.base import Array, ArrayLike, Family, register_family
+from jaxreparam.base import Array, ArrayLike
 from jaxreparam.distributions import _common
 
 
@@ -28,28 +28,20 @@ class UniformParams(NamedTuple):
     log_width: Array
 
 
+def _noise(key: jax.Array, shape: tuple[int, ...], dtype) -> Array:
+    """``u ~ U[0, 1)``."""
+    return _common.draw(jax.random.uniform, key, shape, dtype)
+
+
 def _finite_positive(width):
     return (width > 0) & (width < float("inf"))
 
 
 def init(*, low: ArrayLike = 0.0, high: ArrayLike = 1.0) -> UniformParams:
-    """Params of ``Uniform(low, high)`` from natural values.
+    """Params of ``Uniform(low, high)``: both finite, ``high > low``.
 
-    Differentiable in ``low`` and ``high``. Under ``jax.jit`` (outside
-    :func:`jaxreparam.checking`) ``high <= low`` gives NaN params, so NaN samples
-    and densities.
-
-    Args:
-        low: the lower end, any shape, finite.
-        high: the upper end, finite, greater than ``low``, broadcastable with it.
-
-    Returns:
-        ``UniformParams`` with batch shape the broadcast of the two shapes.
-
-    Raises:
-        TypeError: an argument has an integer, bool or complex dtype.
-        ValueError: a concrete argument is non-finite, ``high <= low``, or the
-            shapes do not broadcast.
+    Under ``jax.jit`` (outside :func:`jaxreparam.checking`) ``high <= low`` gives
+    NaN params, so NaN samples and densities.
 
     Examples:
         >>> import jaxreparam as jr
@@ -76,33 +68,18 @@ def to_natural(params: UniformParams) -> dict[str, Array]:
 
 
 def sample(key: ArrayLike, params: UniformParams, sample_shape=()) -> Array:
-    """Draws ``z = low + (high - low) u`` with ``u ~ U[0, 1)``.
-
-    Args:
-        key: a PRNG key (``jax.random.key`` or legacy ``PRNGKey``).
-        params: ``UniformParams``.
-        sample_shape: leading shape of independent draws.
-
-    Returns:
-        An array of shape ``sample_shape + batch_shape`` in ``[low, high)``,
-        pathwise differentiable in ``params``.
+    """Draws ``z = low + (high - low) u`` with ``u ~ U[0, 1)``, in ``[low, high)``.
 
     Examples:
         >>> import jax, jaxreparam as jr
-        >>> z = jr.uniform.sample(jax.random.key(0), jr.uniform.init(), (3,))
-        >>> z.shape
+        >>> jr.uniform.sample(jax.random.key(0), jr.uniform.init(), (3,)).shape
         (3,)
     """
-    key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
-    return icdf(params, _common.draw(jax.random.uniform, key, shape, dtype))
+    return icdf(params, _common.noise(_noise, key, params, sample_shape))
 
 
 def log_prob(params: UniformParams, z: ArrayLike) -> Array:
-    """``log q(z) = -log(high - low)`` on ``[low, high]``, ``-inf`` outside.
-
-    Returns:
-        An array of shape the broadcast of ``z`` and the batch shape.
-    """
+    """``log q(z) = -log(high - low)`` on ``[low, high]``, ``-inf`` outside."""
     # ``z <= high`` in either form: a user's ``z == high`` passes the second (as
     # ``log(high - low)`` is what init stored), a draw near ``high`` the first.
     offset = z - params.low
@@ -124,46 +101,30 @@ def sample_and_log_prob(
 
 
 def entropy(params: UniformParams) -> Array:
-    """``log(high - low)``, of the batch shape."""
-    return jnp.broadcast_to(params.log_width, batch_shape(params))
+    """``log(high - low)``."""
+    return _common.broadcast(params.log_width, params)
 
 
 def mean(params: UniformParams) -> Array:
-    """``(low + high) / 2``, of the batch shape."""
+    """``(low + high) / 2``."""
     return params.low + 0.5 * jnp.exp(params.log_width)
 
 
 def variance(params: UniformParams) -> Array:
-    """``(high - low)^2 / 12``, of the batch shape."""
-    return jnp.broadcast_to(jnp.exp(2 * params.log_width) / 12, batch_shape(params))
+    """``(high - low)^2 / 12``."""
+    return _common.broadcast(jnp.exp(2 * params.log_width) / 12, params)
 
 
 def cdf(params: UniformParams, z: ArrayLike) -> Array:
-    """``P(Z <= z) = (z - low) / (high - low)``, clipped to ``[0, 1]``."""
+    """``(z - low) / (high - low)``, clipped to ``[0, 1]``."""
     return jnp.clip((z - params.low) * jnp.exp(-params.log_width), 0.0, 1.0)
 
 
 def icdf(params: UniformParams, u: ArrayLike) -> Array:
-    """The quantile function, ``low + (high - low) u``."""
+    """``low + (high - low) u``."""
     return params.low + jnp.exp(params.log_width) * u
 
 
-batch_shape = _common.scalar_batch_shape
-event_shape = _common.scalar_event_shape
-
-uniform = register_family(
-    Family(
-        name="uniform",
-        params_type=UniformParams,
-        init=init,
-        sample=sample,
-        log_prob=log_prob,
-        sample_and_log_prob=sample_and_log_prob,
-        to_natural=to_natural,
-        entropy=entropy,
-        mean=mean,
-        variance=variance,
-        cdf=cdf,
-        icdf=icdf,
-    )
-)
+_SAMPLING = init, to_natural, sample, log_prob, sample_and_log_prob
+_CLOSED_FORMS = entropy, mean, variance, cdf, icdf
+uniform = _common.family("uniform", UniformParams, *_SAMPLING, *_CLOSED_FORMS)
