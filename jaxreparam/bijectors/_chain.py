@@ -82,7 +82,7 @@ def chain(*bijectors: Bijector) -> Bijector:
 
     def forward(params: tuple[Any, ...], x: ArrayLike) -> tuple[Array, Array]:
         check_params(params)
-        total = None
+        total: Any = None
         for bijector, p in zip(bijectors, params, strict=True):
             x, log_det = bijector.forward(p, x)
             log_det = sum_trailing(log_det, event_ndims - bijector.event_ndims)
@@ -91,7 +91,7 @@ def chain(*bijectors: Bijector) -> Bijector:
 
     def inverse(params: tuple[Any, ...], y: ArrayLike) -> tuple[Array, Array]:
         check_params(params)
-        total = None
+        total: Any = None
         for bijector, p in zip(reversed(bijectors), reversed(params), strict=True):
             y, log_det = bijector.inverse(p, y)
             log_det = sum_trailing(log_det, event_ndims - bijector.event_ndims)

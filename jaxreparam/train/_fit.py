@@ -312,6 +312,8 @@ class _Calls:
         """Calls the callback with the metrics of ``chunks`` since the last call."""
         recent = _concatenate(chunks[self.since :])
         self.since = len(chunks)
+        if self.callback is None:
+            return
         out = self.callback(step, params, recent)
         if out is None:
             out = {}
@@ -378,6 +380,7 @@ def _loop(key, state, data, plan, chunk, hooks: _Hooks) -> FitResult:
             calls(upto, params, chunks)
 
     def improved() -> bool:  # validates the current params; whether they are best
+        assert validate is not None  # called only when validating
         checks.append((step, float(validate(params))))
         return checks[-1][1] < min((v for _, v in checks[:-1]), default=math.inf)
 

@@ -229,7 +229,7 @@ def _tree_bijector(blocks: list[_Block], structure: Any, size: int) -> Bijector:
             return jnp.zeros(0), jnp.zeros(())
         first = jnp.asarray(leaves[0])
         batch = first.shape[: first.ndim - len(blocks[0].shape)]
-        pieces, log_det = [], 0.0
+        pieces, log_det = [], jnp.zeros((), first.dtype)
         for block, leaf in zip(blocks, leaves, strict=True):
             bijector, bijector_params = block.constraint
             x, block_log_det = bijector.inverse(bijector_params, jnp.asarray(leaf))
