@@ -102,14 +102,7 @@ def variance(params: BernoulliParams) -> Array:
     return jax.nn.sigmoid(params.logits) * jax.nn.sigmoid(-params.logits)
 
 
+_FUNCTIONS = (init, sample, log_prob, entropy, mean, variance)
 bernoulli = _bundle.family(
-    "bernoulli",
-    BernoulliParams,
-    init,
-    sample,
-    log_prob,
-    entropy,
-    mean,
-    variance,
-    reparameterized=False,
+    "bernoulli", BernoulliParams, *_FUNCTIONS, reparameterized=False
 )

@@ -19,7 +19,13 @@ import jax.numpy as jnp
 from jaxreparam import _checks
 from jaxreparam.base import Array, ArrayLike, Family, register_family
 
-_CLOSED_FORMS = ("entropy", "mean", "variance", "cdf", "icdf", "covariance")
+#: The ``Family`` fields that are functions of the family's module.
+_FUNCTIONS = frozenset(Family._fields) - {
+    "name",
+    "params_type",
+    "reparameterized",
+    "natural_args",
+}
 
 
 def from_natural(params_type: type, where: str, **natural: ArrayLike) -> Any:
@@ -96,32 +102,30 @@ def _sample_then_log_prob(sample: Callable, log_prob: Callable) -> Callable:
     return sample_and_log_prob
 
 
-def family(
-    name: str,
-    params_type: type,
-    init: Callable,
-    sample: Callable,
-    log_prob: Callable,
-    *closed_forms: Callable,
-    **fields: Any,
-) -> Family:
-    """The registered ``Family`` of one module's functions.
+def family(name: str, params_type: type, *functions: Callable, **fields: Any) -> Family:
+    """The registered ``Family`` of one module's functions, each known by its name.
 
-    ``closed_forms`` (``entropy``, ``mean``, ``variance``, ``cdf``, ``icdf``,
-    ``covariance``) are known by their function names; ``fields`` are any other
-    ``Family`` fields. Unless given, ``sample_and_log_prob`` is ``sample`` then
-    ``log_prob``, and ``to_natural`` inverts :func:`from_natural`.
+    ``functions`` are ``init``, ``sample`` and ``log_prob`` at least, and any
+    other ``Family`` function the module has (``entropy``, ``mean``, ``variance``,
+    ``cdf``, ``icdf``, ``covariance``, its own ``sample_and_log_prob`` or
+    ``to_natural``), each taken by its ``__name__``; ``fields`` are given by
+    keyword (any ``Family`` field, e.g. ``reparameterized=False``). Unless given,
+    ``sample_and_log_prob`` is ``sample`` then ``log_prob``, and ``to_natural``
+    inverts :func:`from_natural`.
     """
-    for function in closed_forms:
-        if function.__name__ not in _CLOSED_FORMS:
-            raise TypeError(f"{name}: {function.__name__} is not a closed form")
-        fields[function.__name__] = function
+    for function in functions:
+        field = getattr(function, "__name__", None)
+        if field not in _FUNCTIONS or field in fields:
+            raise TypeError(f"{name}: {function!r} is not one more Family function")
+        fields[field] = function
+    init, sample, log_prob = (fields.get(k) for k in ("init", "sample", "log_prob"))
+    if init is None or sample is None or log_prob is None:
+        raise TypeError(f"{name}: a family needs init, sample and log_prob")
     if "sample_and_log_prob" not in fields:
         fields["sample_and_log_prob"] = _sample_then_log_prob(sample, log_prob)
     if "to_natural" not in fields:
         fields["to_natural"] = _default_to_natural(params_type, init)
-    bundle = Family(name, params_type, init, sample, log_prob, **fields)
-    return register_family(bundle)
+    return register_family(Family(name=name, params_type=params_type, **fields))
 
 
 def vector_family(*args: Any, **fields: Any) -> Family:

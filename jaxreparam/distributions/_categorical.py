@@ -109,14 +109,7 @@ def variance(params: CategoricalParams) -> Array:
     return p * (1 - p)
 
 
+_FUNCTIONS = (init, sample, log_prob, entropy, mean, variance)
 categorical = _bundle.vector_family(
-    "categorical",
-    CategoricalParams,
-    init,
-    sample,
-    log_prob,
-    entropy,
-    mean,
-    variance,
-    reparameterized=False,
+    "categorical", CategoricalParams, *_FUNCTIONS, reparameterized=False
 )

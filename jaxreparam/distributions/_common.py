@@ -29,10 +29,8 @@ import jax
 import jax.numpy as jnp
 
 from jaxreparam import _checks
-from jaxreparam.base import Family
 from jaxreparam.base import scalar_batch_shape as scalar_batch_shape
 from jaxreparam.base import scalar_event_shape as scalar_event_shape
-from jaxreparam.distributions import _bundle
 
 SHORT_AXIS = 64
 """Below this length a last axis counts as short (see :func:`draw`)."""
@@ -41,18 +39,6 @@ EULER_GAMMA = 0.5772156649015329
 """Euler's constant, ``-digamma(1)``."""
 
 LOG_TWO = math.log(2.0)
-
-
-def family(name: str, params_type: type, *functions: Any) -> Family:
-    """The registered ``Family`` of ``functions``, each known by its ``__name__``.
-
-    ``init``, ``sample`` and ``log_prob`` at least; ``to_natural``,
-    ``sample_and_log_prob`` and the closed forms where the family has its own
-    (:func:`_bundle.family` fills in the rest).
-    """
-    named = {f.__name__: f for f in functions}
-    init, sample, log_prob = (named.pop(k) for k in ("init", "sample", "log_prob"))
-    return _bundle.family(name, params_type, init, sample, log_prob, **named)
 
 
 def noise(standard: Any, key: Any, params: Any, sample_shape: Any) -> jax.Array:

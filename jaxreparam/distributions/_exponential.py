@@ -95,6 +95,6 @@ def icdf(params: ExponentialParams, u: ArrayLike) -> Array:
 
 _SAMPLING = init, sample, log_prob, sample_and_log_prob
 _CLOSED_FORMS = entropy, mean, variance, cdf, icdf
-exponential = _common.family(
+exponential = _bundle.family(
     "exponential", ExponentialParams, *_SAMPLING, *_CLOSED_FORMS
 )

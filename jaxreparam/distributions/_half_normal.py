@@ -106,6 +106,6 @@ def icdf(params: HalfNormalParams, u: ArrayLike) -> Array:
 
 _SAMPLING = init, sample, log_prob, sample_and_log_prob
 _CLOSED_FORMS = entropy, mean, variance, cdf, icdf
-half_normal = _common.family(
+half_normal = _bundle.family(
     "half_normal", HalfNormalParams, *_SAMPLING, *_CLOSED_FORMS
 )

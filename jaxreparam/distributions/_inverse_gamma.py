@@ -104,14 +104,5 @@ def cdf(params: InverseGammaParams, z: ArrayLike) -> Array:
     return jnp.where(z > 0, gammaincc(a, inverse), 0.0)
 
 
-inverse_gamma = _bundle.family(
-    "inverse_gamma",
-    InverseGammaParams,
-    init,
-    sample,
-    log_prob,
-    entropy,
-    mean,
-    variance,
-    cdf,
-)
+_FUNCTIONS = (init, sample, log_prob, entropy, mean, variance, cdf)
+inverse_gamma = _bundle.family("inverse_gamma", InverseGammaParams, *_FUNCTIONS)

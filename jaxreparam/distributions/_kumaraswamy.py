@@ -175,6 +175,6 @@ def icdf(params: KumaraswamyParams, u: ArrayLike) -> Array:
 
 _SAMPLING = init, sample, log_prob, sample_and_log_prob
 _CLOSED_FORMS = entropy, mean, variance, cdf, icdf
-kumaraswamy = _common.family(
+kumaraswamy = _bundle.family(
     "kumaraswamy", KumaraswamyParams, *_SAMPLING, *_CLOSED_FORMS
 )

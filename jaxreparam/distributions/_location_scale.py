@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxreparam.base import Array, ArrayLike, Family
-from jaxreparam.distributions import _common
+from jaxreparam.distributions import _bundle, _common
 
 Noise = Callable[[jax.Array, tuple[int, ...], Any], Array]
 LogDensity = Callable[[Array, Array], Array]
@@ -79,6 +79,6 @@ def family(
         eps = _common.noise(noise, key, params, sample_shape)
         return affine(params, eps), log_density(eps, params.log_scale)
 
-    return _common.family(
+    return _bundle.family(
         name, params_type, init, sample, log_prob, sample_and_log_prob, *closed_forms
     )

@@ -116,4 +116,4 @@ def icdf(params: LogNormalParams, u: ArrayLike) -> Array:
 
 _SAMPLING = init, sample, log_prob, sample_and_log_prob
 _CLOSED_FORMS = entropy, mean, variance, cdf, icdf
-lognormal = _common.family("lognormal", LogNormalParams, *_SAMPLING, *_CLOSED_FORMS)
+lognormal = _bundle.family("lognormal", LogNormalParams, *_SAMPLING, *_CLOSED_FORMS)

@@ -323,21 +323,18 @@ def quadratic_and_log_det(
 
 
 def _family(name: str, params_type: type, init: Callable[..., Any]) -> Family:
-    return _bundle.family(
-        name,
-        params_type,
-        init,
-        sample,
-        log_prob,
-        entropy,
-        mean,
-        variance,
-        covariance,
-        sample_and_log_prob=sample_and_log_prob,
-        to_natural=to_natural,
-        batch_shape=batch_shape,
-        event_shape=event_shape,
-    )
+    return _bundle.family(name, params_type, *_FUNCTIONS, *_CLOSED_FORMS, init=init)
+
+
+_FUNCTIONS = (
+    sample,
+    log_prob,
+    sample_and_log_prob,
+    to_natural,
+    batch_shape,
+    event_shape,
+)
+_CLOSED_FORMS = (entropy, mean, variance, covariance)
 
 
 multivariate_normal_diag = _family(

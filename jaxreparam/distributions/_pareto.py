@@ -126,4 +126,4 @@ def icdf(params: ParetoParams, u: ArrayLike) -> Array:
 
 _SAMPLING = init, sample, log_prob, sample_and_log_prob
 _CLOSED_FORMS = entropy, mean, variance, cdf, icdf
-pareto = _common.family("pareto", ParetoParams, *_SAMPLING, *_CLOSED_FORMS)
+pareto = _bundle.family("pareto", ParetoParams, *_SAMPLING, *_CLOSED_FORMS)

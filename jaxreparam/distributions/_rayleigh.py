@@ -140,17 +140,12 @@ def icdf(params: RayleighParams, u: ArrayLike) -> Array:
     return _from_noise(params, -jnp.log1p(-jnp.asarray(u)))
 
 
+_FUNCTIONS = (init, sample, log_prob, sample_and_log_prob)
+_CLOSED_FORMS = (entropy, mean, variance, cdf, icdf)
 rayleigh = _bundle.family(
     "rayleigh",
     RayleighParams,
-    init,
-    sample,
-    log_prob,
-    entropy,
-    mean,
-    variance,
-    cdf,
-    icdf,
-    sample_and_log_prob=sample_and_log_prob,
+    *_FUNCTIONS,
+    *_CLOSED_FORMS,
     natural_args=(NaturalArg("scale", "positive"),),
 )

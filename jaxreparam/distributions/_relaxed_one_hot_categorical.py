@@ -132,11 +132,7 @@ def sample_and_log_prob(
     return jnp.exp(log_z), _log_density(params, log_z)
 
 
+_FUNCTIONS = (init, sample, log_prob, sample_and_log_prob)
 relaxed_one_hot_categorical = _bundle.vector_family(
-    "relaxed_one_hot_categorical",
-    RelaxedOneHotCategoricalParams,
-    init,
-    sample,
-    log_prob,
-    sample_and_log_prob=sample_and_log_prob,
+    "relaxed_one_hot_categorical", RelaxedOneHotCategoricalParams, *_FUNCTIONS
 )

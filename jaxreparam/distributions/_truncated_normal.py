@@ -320,16 +320,8 @@ def icdf(params: TruncatedNormalParams, u: ArrayLike) -> Array:
 
 # The tangent is dz itself (the density already divided out), hence no log_prob.
 _implicit_sample = implicit_sampler(_draw, cdf, cdf_jvp=_tangent)
+_FUNCTIONS = (init, to_natural, sample, log_prob)
+_CLOSED_FORMS = (entropy, mean, variance, cdf, icdf)
 truncated_normal = _bundle.family(
-    "truncated_normal",
-    TruncatedNormalParams,
-    init,
-    sample,
-    log_prob,
-    entropy,
-    mean,
-    variance,
-    cdf,
-    icdf,
-    to_natural=to_natural,
+    "truncated_normal", TruncatedNormalParams, *_FUNCTIONS, *_CLOSED_FORMS
 )

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 
 from jaxreparam import _checks
 from jaxreparam.base import Array, ArrayLike
-from jaxreparam.distributions import _common
+from jaxreparam.distributions import _bundle, _common
 
 
 class UniformParams(NamedTuple):
@@ -127,4 +127,4 @@ def icdf(params: UniformParams, u: ArrayLike) -> Array:
 
 _SAMPLING = init, to_natural, sample, log_prob, sample_and_log_prob
 _CLOSED_FORMS = entropy, mean, variance, cdf, icdf
-uniform = _common.family("uniform", UniformParams, *_SAMPLING, *_CLOSED_FORMS)
+uniform = _bundle.family("uniform", UniformParams, *_SAMPLING, *_CLOSED_FORMS)

@@ -127,4 +127,4 @@ def icdf(params: WeibullParams, u: ArrayLike) -> Array:
 
 _SAMPLING = init, sample, log_prob, sample_and_log_prob
 _CLOSED_FORMS = entropy, mean, variance, cdf, icdf
-weibull = _common.family("weibull", WeibullParams, *_SAMPLING, *_CLOSED_FORMS)
+weibull = _bundle.family("weibull", WeibullParams, *_SAMPLING, *_CLOSED_FORMS)
