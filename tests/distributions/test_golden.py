@@ -80,11 +80,8 @@ def _recorded():
 
 
 def _params():
-    """float32 eager in the default run; the rest (about 3 minutes) is slow."""
-    return [
-        pytest.param(*k, marks=() if k[1:] == ("f32", "eager") else pytest.mark.slow)
-        for k in _all_keys(_recorded())
-    ]
+    """All slow (about 5 CPU-minutes): CI runs them; run them after any refactor."""
+    return [pytest.param(*k, marks=pytest.mark.slow) for k in _all_keys(_recorded())]
 
 
 def record() -> None:

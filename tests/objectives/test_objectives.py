@@ -233,8 +233,17 @@ def test_fused_pathwise_equals_the_estimator_path(key, name, family_name):
         )
 
 
+#: The families of the default run; the others (about 4 CPU-minutes) run as slow.
+FUSED_DEFAULT = ("normal", "multivariate_normal_tril", "gamma", "rayleigh")
+
+
 @pytest.mark.parametrize(
-    "case_name", [n for n, c in CASES.items() if c.family.reparameterized]
+    "case_name",
+    [
+        pytest.param(n, marks=() if n in FUSED_DEFAULT else pytest.mark.slow)
+        for n, c in CASES.items()
+        if c.family.reparameterized
+    ],
 )
 def test_fused_pathwise_equals_the_estimator_path_for_every_family(key, case_name):
     """Every reparameterized family's sample_and_log_prob gives the bounds the
