@@ -297,9 +297,9 @@ def mixture(component: Family, *, event_ndims: int = 0) -> Family:
     closed_forms = [cdf] if component.has("cdf") and not ndims else []
     if component.has("mean"):
         closed_forms += [mean, variance] if component.has("variance") else [mean]
-    functions = (init, to_natural, sample, log_prob, batch_shape, event_shape)
+    functions = (init, to_natural, log_prob, batch_shape, event_shape, *closed_forms)
     _MADE[component, event_ndims] = _bundle.family(
-        name, params_type, *functions, *closed_forms, reparameterized=reparameterized
+        name, params_type, *functions, sample=sample, reparameterized=reparameterized
     )
     return _MADE[component, event_ndims]
 

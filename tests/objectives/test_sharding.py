@@ -18,6 +18,9 @@ from pathlib import Path
 
 import pytest
 
+# Runs subprocesses with several devices (about 30 s): in the slow run, as CI does.
+pytestmark = pytest.mark.slow
+
 SCRIPT = Path(__file__).with_name("_sharded_objectives.py")
 ROOT = Path(__file__).parents[2]
 CASES = [

@@ -424,6 +424,7 @@ def test_minibatch_elbos_average_to_the_full_batch_elbo(key):
         vi.minibatch_log_joint(log_prior, log_likelihood, num_data=0)
 
 
+@pytest.mark.slow
 def test_minibatch_fit_recovers_the_posterior():
     data, log_prior, log_likelihood = _normal_mean_problem()
     mean, sd = float(jnp.sum(data["x"]) / 13), 1 / math.sqrt(13)
@@ -443,6 +444,7 @@ def test_minibatch_fit_recovers_the_posterior():
                optimizer=optax.adam(0.1), num_steps=1)  # fmt: skip
 
 
+@pytest.mark.slow
 def test_a_flow_posterior_plugs_into_the_guide(key):
     """The base of a guide may be any family over u: here a Gaussian through affine."""
     gaussian_params, gaussian = vi.make_guide(EXAMPLE, CONSTRAINTS)
