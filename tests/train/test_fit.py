@@ -8,7 +8,7 @@ import pytest
 
 import jaxreparam as jr
 from jaxreparam import checkpoint
-from jaxreparam.train import _step, fit, make_step
+from jaxreparam.train import fit, make_step
 
 NUM_EXAMPLES, DIM = 96, 3
 
