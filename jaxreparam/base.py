@@ -71,8 +71,8 @@ class NaturalArg(NamedTuple):
 
     Declared once on the family (``Family.natural_args``), read by tools and
     tests instead of being restated by each: which values ``init`` must reject,
-    which axes of the argument are not batch axes. A description only: ``init``
-    still does its own checking.
+    which axes of the argument are not batch axes, and its default. A family
+    declaring them without an ``init`` of its own gets one made from them.
 
     Attributes:
         name: the keyword of ``init``.
@@ -82,16 +82,18 @@ class NaturalArg(NamedTuple):
             member of the batch (a vector's coordinates: 1; a matrix: 2; a
             mixture's components: 1); the other axes broadcast to the batch
             shape.
+        default: the value ``init`` takes when the argument is not given;
+            ``None``: it must be given.
 
     Examples:
-        >>> import jaxreparam as jr
-        >>> jr.NaturalArg("scale", "positive")  # a scale: finite and positive
-        NaturalArg(name='scale', domain='positive', event_ndims=0)
+        >>> jr.NaturalArg("scale", "positive", default=1.0)  # finite, positive
+        NaturalArg(name='scale', domain='positive', event_ndims=0, default=1.0)
     """
 
     name: str
     domain: str = "real"
     event_ndims: int = 0
+    default: float | None = None
 
 
 class Family(NamedTuple):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 
 import numpy as np
+import pytest
 import scipy.stats as st
 from scipy import integrate, special
 
@@ -55,19 +56,16 @@ CASES: dict[str, Case] = {
         jr.normal,
         {"loc": _a(0.5, -1.0), "scale": _a(1.5, 0.3)},
         scipy=lambda loc, scale: st.norm(loc, scale),
-        positive=("scale",),
     ),
     "exponential": Case(
         jr.exponential,
         {"rate": _a(1.5, 0.3)},
         scipy=lambda rate: st.expon(scale=1.0 / rate),
-        positive=("rate",),
     ),
     "half_normal": Case(
         jr.half_normal,
         {"scale": _a(1.5, 0.3)},
         scipy=lambda scale: st.halfnorm(scale=scale),
-        positive=("scale",),
     ),
     "uniform": Case(
         jr.uniform,
@@ -79,7 +77,6 @@ CASES: dict[str, Case] = {
         jr.weibull,
         {"scale": _a(1.5, 0.7), "concentration": _a(2.0, 0.8)},
         scipy=lambda scale, concentration: st.weibull_min(c=concentration, scale=scale),
-        positive=("scale", "concentration"),
     ),
     "kumaraswamy": Case(
         jr.kumaraswamy,
@@ -87,46 +84,39 @@ CASES: dict[str, Case] = {
         scipy=lambda concentration1, concentration0: kumaraswamy_reference(
             concentration1, concentration0
         ),
-        positive=("concentration1", "concentration0"),
     ),
     # concentration > 4, so that E[z^2] and its gradient's variance are finite.
     "pareto": Case(
         jr.pareto,
         {"scale": _a(1.5, 0.5), "concentration": _a(5.0, 6.5)},
         scipy=lambda scale, concentration: st.pareto(b=concentration, scale=scale),
-        positive=("scale", "concentration"),
     ),
     "lognormal": Case(
         jr.lognormal,
         {"loc": _a(0.2, -0.5), "scale": _a(0.5, 0.3)},
         scipy=lambda loc, scale: st.lognorm(s=scale, scale=np.exp(loc)),
-        positive=("scale",),
     ),
     "laplace": Case(
         jr.laplace,
         {"loc": _a(0.5, -1.0), "scale": _a(1.5, 0.3)},
         scipy=lambda loc, scale: st.laplace(loc, scale),
-        positive=("scale",),
     ),
     "logistic": Case(
         jr.logistic,
         {"loc": _a(0.5, -1.0), "scale": _a(1.5, 0.3)},
         scipy=lambda loc, scale: st.logistic(loc, scale),
-        positive=("scale",),
     ),
     # No mean: E[z] and E[z^2] are undefined, so only E[sin z] is tested.
     "cauchy": Case(
         jr.cauchy,
         {"loc": _a(0.5, -1.0), "scale": _a(1.5, 0.3)},
         scipy=lambda loc, scale: st.cauchy(loc, scale),
-        positive=("scale",),
         test_functions=("sin",),
     ),
     "gumbel": Case(
         jr.gumbel,
         {"loc": _a(0.5, -1.0), "scale": _a(1.5, 0.3)},
         scipy=lambda loc, scale: st.gumbel_r(loc, scale),
-        positive=("scale",),
     ),
 }
 
@@ -257,7 +247,6 @@ CASES.update(
             scipy=lambda temperature, logits: relaxed_bernoulli_reference(
                 temperature, logits
             ),
-            positive=("temperature",),
         ),
         "relaxed_one_hot_categorical": Case(
             jr.relaxed_one_hot_categorical,
@@ -436,7 +425,6 @@ CASES.update(
             jr.von_mises,
             {"loc": _a(0.5, -2.5), "concentration": _a(2.0, 0.5)},
             scipy=lambda loc, concentration: wrapped_von_mises(concentration, loc),
-            positive=("concentration",),
             test_functions=("sin",),
         ),
         "truncated_normal": Case(
@@ -487,7 +475,6 @@ CASES.update(
             jr.gamma,
             {"concentration": _a(2.5, 0.4), "rate": _a(1.5, 0.7)},
             scipy=lambda concentration, rate: st.gamma(concentration, scale=1 / rate),
-            positive=("concentration", "rate"),
         ),
         "log_gamma": Case(
             jr.log_gamma,
@@ -495,19 +482,16 @@ CASES.update(
             scipy=lambda concentration, rate: st.loggamma(
                 concentration, loc=-np.log(rate)
             ),
-            positive=("concentration", "rate"),
         ),
         "chi2": Case(
             jr.chi2,
             {"df": _a(3.0, 0.8)},
             scipy=lambda df: st.chi2(df),
-            positive=("df",),
         ),
         "inverse_gamma": Case(
             jr.inverse_gamma,
             {"concentration": _a(4.5, 2.5), "scale": _a(1.5, 0.7)},
             scipy=lambda concentration, scale: st.invgamma(concentration, scale=scale),
-            positive=("concentration", "scale"),
         ),
         "beta": Case(
             jr.beta,
@@ -515,13 +499,11 @@ CASES.update(
             scipy=lambda concentration1, concentration0: st.beta(
                 concentration1, concentration0
             ),
-            positive=("concentration1", "concentration0"),
         ),
         "student_t": Case(
             jr.student_t,
             {"df": _a(5.0, 3.5), "loc": _a(0.5, -1.0), "scale": _a(1.5, 0.3)},
             scipy=lambda df, loc, scale: st.t(df, loc, scale),
-            positive=("df", "scale"),
         ),
         # Multivariate: test_gamma_family.py checks gradients of expectations
         # and the continuity equation of the Dirichlet's transport.
@@ -588,7 +570,6 @@ CASES.update(
                 "loc": np.array([[0.5, -1.0, 0.2], [0.0, 0.3, -0.4]]),
                 "scale": np.array([[1.5, 0.3, 0.8], [1.0, 0.6, 2.0]]),
             },
-            positive=("scale",),
         ),
         "independent_multivariate_normal_diag": Case(
             jr.independent(jr.multivariate_normal_diag, 1),
@@ -629,4 +610,36 @@ def _gather() -> None:
         CASES[name] = case
 
 
+_PREDATING = frozenset(CASES)  # the cases written here, before _gather
 _gather()
+
+
+#: One case per way of building a family, whose compiled checks (jit, vmap, grad,
+#: checkify) the default run of ``test_contract.py`` makes; the other cases get
+#: them in the slow run (``pytest -m slow``, which CI runs), their eager checks in
+#: both. A family whose case is gathered from its own test file is core when new.
+CORE = frozenset(
+    {
+        "normal",  # location-scale
+        "lognormal",  # location-scale, then a bijection
+        "weibull",  # inverse CDF of a positive family
+        "uniform",  # an init of its own
+        "gamma",  # implicit, shared standard gamma
+        "student_t",  # a gamma mixture
+        "dirichlet",  # vector-valued implicit
+        "von_mises",  # rejection sampler, implicit gradient
+        "truncated_normal",  # bounds as params
+        "mixture_normal",  # implicit through a mixture CDF
+        "multivariate_normal_tril",  # multivariate
+        "relaxed_one_hot_categorical",  # relaxation
+        "bernoulli",  # discrete
+        "categorical",  # discrete, vector
+        "independent_normal",  # combinator
+    }
+    | (set(CASES) - _PREDATING)
+)
+
+
+def core_then_slow(names: list[str]) -> list:
+    """``names`` as pytest params, those not in ``CORE`` marked slow."""
+    return [pytest.param(n, marks=() if n in CORE else pytest.mark.slow) for n in names]

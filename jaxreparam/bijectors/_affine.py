@@ -67,7 +67,6 @@ def shift_init(
         ValueError: a concrete ``loc`` is not finite, or shapes do not broadcast.
 
     Examples:
-        >>> import jaxreparam as jr
         >>> jr.bijectors.shift.init(shape=(2,))
         ShiftParams(loc=Array([0., 0.], dtype=float32))
     """
@@ -107,7 +106,6 @@ def scale_init(
             do not broadcast.
 
     Examples:
-        >>> import jaxreparam as jr
         >>> params = jr.bijectors.scale.init(scale=2.0)
         >>> y, log_det = jr.bijectors.scale.forward(params, 3.0)
         >>> float(y), round(float(log_det), 4)  # log 2
@@ -158,7 +156,6 @@ def affine_init(
             broadcast.
 
     Examples:
-        >>> import jax, jaxreparam as jr
         >>> params = jr.bijectors.affine.init(loc=1.0, scale=2.0, shape=(3,))
         >>> y, log_det = jr.bijectors.affine.forward(params, jax.numpy.ones(3))
         >>> y
@@ -181,24 +178,6 @@ def affine_inverse(params: AffineParams, y: ArrayLike) -> tuple[Array, Array]:
     return x, _broadcast_log_det(-params.log_scale, x)
 
 
-shift = Bijector(
-    name="shift",
-    params_type=ShiftParams,
-    init=shift_init,
-    forward=shift_forward,
-    inverse=shift_inverse,
-)
-scale = Bijector(
-    name="scale",
-    params_type=ScaleParams,
-    init=scale_init,
-    forward=scale_forward,
-    inverse=scale_inverse,
-)
-affine = Bijector(
-    name="affine",
-    params_type=AffineParams,
-    init=affine_init,
-    forward=affine_forward,
-    inverse=affine_inverse,
-)
+shift = Bijector("shift", ShiftParams, shift_init, shift_forward, shift_inverse)
+scale = Bijector("scale", ScaleParams, scale_init, scale_forward, scale_inverse)
+affine = Bijector("affine", AffineParams, affine_init, affine_forward, affine_inverse)

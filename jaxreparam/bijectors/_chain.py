@@ -52,7 +52,6 @@ def chain(*bijectors: Bijector) -> Bijector:
         ValueError: no bijectors.
 
     Examples:
-        >>> import jaxreparam as jr
         >>> jb = jr.bijectors
         >>> log_normal_map = jb.chain(jb.affine, jb.exp)  # exp(loc + scale x)
         >>> params = (jb.affine.init(loc=1.0, scale=2.0), jb.exp.init())

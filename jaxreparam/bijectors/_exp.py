@@ -36,7 +36,6 @@ def forward(params: ExpParams, x: ArrayLike) -> tuple[Array, Array]:
         ``y`` and ``log|dy/dx|``, both of the shape of ``x``.
 
     Examples:
-        >>> import jaxreparam as jr
         >>> y, log_det = jr.bijectors.exp.forward(jr.bijectors.exp.init(), 0.0)
         >>> float(y), float(log_det)
         (1.0, 0.0)
@@ -53,6 +52,4 @@ def inverse(params: ExpParams, y: ArrayLike) -> tuple[Array, Array]:
     return x, -x
 
 
-exp = Bijector(
-    name="exp", params_type=ExpParams, init=init, forward=forward, inverse=inverse
-)
+exp = Bijector("exp", ExpParams, init, forward, inverse)

@@ -23,7 +23,6 @@ def forward(params: IdentityParams, x: ArrayLike) -> tuple[Array, Array]:
     """``(x, 0)``, the log-determinant of the shape of ``x``.
 
     Examples:
-        >>> import jaxreparam as jr
         >>> y, log_det = jr.bijectors.identity.forward((), 2.0)
         >>> float(y), float(log_det)
         (2.0, 0.0)
@@ -33,10 +32,4 @@ def forward(params: IdentityParams, x: ArrayLike) -> tuple[Array, Array]:
     return x, jnp.zeros_like(x)
 
 
-identity = Bijector(
-    name="identity",
-    params_type=IdentityParams,
-    init=init,
-    forward=forward,
-    inverse=forward,
-)
+identity = Bijector("identity", IdentityParams, init, forward, forward)

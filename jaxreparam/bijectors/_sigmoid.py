@@ -44,7 +44,6 @@ def init(
             shapes do not broadcast.
 
     Examples:
-        >>> import jaxreparam as jr
         >>> jr.bijectors.sigmoid.init(low=-1.0, high=2.0)
         SigmoidParams(low=Array(-1., ...), high=Array(2., ...))
     """
@@ -71,7 +70,6 @@ def forward(params: SigmoidParams, x: ArrayLike) -> tuple[Array, Array]:
         ``y`` and ``log|dy/dx|``, both of the broadcast shape.
 
     Examples:
-        >>> import jaxreparam as jr
         >>> params = jr.bijectors.sigmoid.init(low=2.0, high=4.0)
         >>> y, _ = jr.bijectors.sigmoid.forward(params, 0.0)
         >>> float(y)
@@ -92,10 +90,4 @@ def inverse(params: SigmoidParams, y: ArrayLike) -> tuple[Array, Array]:
     return log_u - log_v, -(jnp.log(width) + log_u + log_v)
 
 
-sigmoid = Bijector(
-    name="sigmoid",
-    params_type=SigmoidParams,
-    init=init,
-    forward=forward,
-    inverse=inverse,
-)
+sigmoid = Bijector("sigmoid", SigmoidParams, init, forward, inverse)

@@ -36,7 +36,6 @@ def forward(params: SoftplusParams, x: ArrayLike) -> tuple[Array, Array]:
         ``y`` and ``log|dy/dx|``, both of the shape of ``x``.
 
     Examples:
-        >>> import jaxreparam as jr
         >>> y, log_det = jr.bijectors.softplus.forward((), 0.0)
         >>> round(float(y), 4), round(float(log_det), 4)  # log 2, log 1/2
         (0.6931, -0.6931)
@@ -57,10 +56,4 @@ def inverse(params: SoftplusParams, y: ArrayLike) -> tuple[Array, Array]:
     return y + log_slope, -log_slope
 
 
-softplus = Bijector(
-    name="softplus",
-    params_type=SoftplusParams,
-    init=init,
-    forward=forward,
-    inverse=inverse,
-)
+softplus = Bijector("softplus", SoftplusParams, init, forward, inverse)

@@ -49,7 +49,6 @@ def forward(params: StickBreakingParams, x: ArrayLike) -> tuple[Array, Array]:
         log-determinant of shape ``(...)``.
 
     Examples:
-        >>> import jax.numpy as jnp, jaxreparam as jr
         >>> y, _ = jr.bijectors.stick_breaking.forward((), jnp.zeros(3))
         >>> y
         Array([0.25, 0.25, 0.25, 0.25], dtype=float32)
@@ -98,11 +97,11 @@ def inverse_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
 
 
 stick_breaking = Bijector(
-    name="stick_breaking",
-    params_type=StickBreakingParams,
-    init=init,
-    forward=forward,
-    inverse=inverse,
+    "stick_breaking",
+    StickBreakingParams,
+    init,
+    forward,
+    inverse,
     event_ndims=1,
     forward_shape=forward_shape,
     inverse_shape=inverse_shape,

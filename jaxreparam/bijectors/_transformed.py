@@ -61,7 +61,6 @@ def transformed(base: Family, bijector: Bijector) -> Family:
             ``Bijector``.
 
     Examples:
-        >>> import jax, jaxreparam as jr
         >>> log_normal = jr.transformed(jr.normal, jr.bijectors.exp)
         >>> params = log_normal.init(base={"loc": 0.0, "scale": 1.0})
         >>> z, log_q = log_normal.sample_and_log_prob(jax.random.key(0), params)

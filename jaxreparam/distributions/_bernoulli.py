@@ -39,7 +39,6 @@ def init(
     With neither, ``logits = 0``.
 
     Examples:
-        >>> import jaxreparam as jr
         >>> jr.bernoulli.init(probs=0.5)
         BernoulliParams(logits=Array(0., dtype=float32...))
     """
@@ -63,7 +62,6 @@ def sample(key: ArrayLike, params: BernoulliParams, sample_shape=()) -> Array:
     NaN where ``logits`` is NaN; the gradient is zero.
 
     Examples:
-        >>> import jax, jaxreparam as jr
         >>> z = jr.bernoulli.sample(jax.random.key(0), jr.bernoulli.init(), (3,))
         >>> z.shape
         (3,)

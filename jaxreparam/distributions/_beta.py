@@ -36,22 +36,6 @@ class BetaParams(NamedTuple):
     log_concentration0: Array
 
 
-def init(*, concentration1: ArrayLike, concentration0: ArrayLike) -> BetaParams:
-    """Params of ``Beta(concentration1, concentration0)``, both finite and positive.
-
-    Examples:
-        >>> import jaxreparam as jr
-        >>> jr.beta.init(concentration1=2.0, concentration0=2.0)
-        BetaParams(log_concentration1=Array(0.6931472, ...), log_concentration0=...)
-    """
-    return _bundle.from_natural(
-        BetaParams,
-        "beta.init",
-        concentration1=concentration1,
-        concentration0=concentration0,
-    )
-
-
 def _concentrations(params: BetaParams) -> tuple[Array, Array]:
     c1, c0 = jnp.exp(params.log_concentration1), jnp.exp(params.log_concentration0)
     c1, c0 = jnp.broadcast_arrays(c1, c0)
@@ -59,14 +43,7 @@ def _concentrations(params: BetaParams) -> tuple[Array, Array]:
 
 
 def sample(key: ArrayLike, params: BetaParams, sample_shape=()) -> Array:
-    """Draws ``z = sigmoid(log x - log y)``, ``x ~ Gamma(c1)``, ``y ~ Gamma(c0)``.
-
-    Examples:
-        >>> import jax, jaxreparam as jr
-        >>> params = jr.beta.init(concentration1=2.0, concentration0=5.0)
-        >>> jr.beta.sample(jax.random.key(0), params, (3,)).shape
-        (3,)
-    """
+    """Draws ``z = sigmoid(log x - log y)``, ``x ~ Gamma(c1)``, ``y ~ Gamma(c0)``."""
     key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
     both = jnp.stack(_concentrations(params))  # one sampler call for x and y
     both = both.reshape((2,) + (1,) * (len(shape) - both.ndim + 1) + both.shape[1:])
@@ -115,6 +92,6 @@ def cdf(params: BetaParams, z: ArrayLike) -> Array:
     return betainc(c1, c0, jnp.clip(z, 0, 1))
 
 
-beta = _bundle.family(
-    "beta", BetaParams, init, sample, log_prob, entropy, mean, variance, cdf
-)
+_NATURAL = _bundle.positive("concentration1"), _bundle.positive("concentration0")
+_FUNCTIONS = sample, log_prob, entropy, mean, variance, cdf
+beta = _bundle.family("beta", BetaParams, *_FUNCTIONS, natural_args=_NATURAL)

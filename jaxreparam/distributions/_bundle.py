@@ -1,11 +1,13 @@
 """What every family module would otherwise write again (private).
 
-A family module defines its params type, ``init``, ``sample``, ``log_prob`` and
-its closed forms, each as its own mathematics; :func:`family` bundles and
-registers them, filling in the rest from one convention: a params field
+A family module defines its params type, ``sample``, ``log_prob`` and its
+closed forms, each as its own mathematics, and declares the natural arguments
+of its ``init`` (``NaturalArg``: name, domain, default); :func:`family` bundles
+and registers them, filling in the rest from one convention: a params field
 ``log_x`` stores ``log(x)`` of a positive natural value ``x``, a field ``x``
 stores ``x`` itself. :func:`from_natural` checks natural values and makes
-params by that convention; the bundle's default ``to_natural`` inverts it.
+params by that convention, :func:`natural_init` is the ``init`` it gives a
+family that declares its arguments, and the default ``to_natural`` inverts it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 import jax.numpy as jnp
 
-from jaxreparam import _checks
+from jaxreparam import _checks, base
 from jaxreparam.base import Array, ArrayLike, Family, register_family
 
 #: The ``Family`` fields that are functions of the family's module.
@@ -52,6 +54,57 @@ def from_natural(params_type: type, where: str, **natural: ArrayLike) -> Any:
             for f in fields
         )
     )
+
+
+def real(name: str, default: float | None = None) -> base.NaturalArg:
+    """A natural argument taking any finite value, stored as itself."""
+    return base.NaturalArg(name, "real", default=default)
+
+
+def positive(name: str, default: float | None = None) -> base.NaturalArg:
+    """A natural argument taking finite positive values, stored as its log."""
+    return base.NaturalArg(name, "positive", default=default)
+
+
+def natural_init(name: str, params_type: type, args: tuple[base.NaturalArg, ...]):
+    """``init(**natural)`` of a family from its declared natural arguments.
+
+    Keyword-only, in the declared order, with the declared defaults; the values
+    are checked and stored by :func:`from_natural`.
+    """
+    where = f"{name}.init"
+    empty = inspect.Parameter.empty
+    signature = inspect.Signature(
+        inspect.Parameter(
+            a.name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=empty if a.default is None else a.default,
+        )
+        for a in args
+    )
+
+    def init(**natural: ArrayLike) -> Any:
+        try:
+            bound = signature.bind(**natural)
+        except TypeError as error:
+            raise TypeError(f"{where}: {error}; it takes {signature}") from None
+        bound.apply_defaults()
+        return from_natural(params_type, where, **bound.arguments)
+
+    title = params_type.__name__.removesuffix("Params")
+    described = "; ".join(
+        f"``{a.name}`` {base.DOMAINS[a.domain]}"
+        + ("" if a.default is None else f" (default {a.default})")
+        for a in args
+    )
+    init.__signature__ = signature  # type: ignore[attr-defined]
+    init.__doc__ = (
+        f"Params of ``{title}({', '.join(a.name for a in args)})``: {described}.\n\n"
+        "Raises ``TypeError`` for an integer, bool or complex dtype and a\n"
+        "``ValueError`` naming the argument for a concrete value out of its domain."
+    )
+    init.__qualname__ = where
+    return init
 
 
 def vector_batch_shape(params: Any) -> tuple[int, ...]:
@@ -110,14 +163,21 @@ def family(name: str, params_type: type, *functions: Callable, **fields: Any) ->
     ``cdf``, ``icdf``, ``covariance``, its own ``sample_and_log_prob`` or
     ``to_natural``), each taken by its ``__name__``; ``fields`` are given by
     keyword (any ``Family`` field, e.g. ``reparameterized=False``). Unless given,
-    ``sample_and_log_prob`` is ``sample`` then ``log_prob``, and ``to_natural``
-    inverts :func:`from_natural`.
+    ``sample_and_log_prob`` is ``sample`` then ``log_prob``, ``to_natural``
+    inverts :func:`from_natural`, and ``init`` is :func:`natural_init` of the
+    declared ``natural_args``.
     """
     for function in functions:
         field = getattr(function, "__name__", None)
         if field not in _FUNCTIONS or field in fields:
             raise TypeError(f"{name}: {function!r} is not one more Family function")
         fields[field] = function
+    if "init" not in fields and fields.get("natural_args"):
+        fields["init"] = natural_init(name, params_type, fields["natural_args"])
+        for arg in fields["natural_args"]:  # from_natural's storage convention
+            positive = f"log_{arg.name}" in params_type._fields
+            if positive != (arg.domain == "positive"):
+                raise TypeError(f"{name}: {arg} does not match the params' fields")
     init, sample, log_prob = (fields.get(k) for k in ("init", "sample", "log_prob"))
     if init is None or sample is None or log_prob is None:
         raise TypeError(f"{name}: a family needs init, sample and log_prob")

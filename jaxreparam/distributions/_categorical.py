@@ -42,7 +42,6 @@ def init(
     normalized along its last axis (``logits = log(probs)``).
 
     Examples:
-        >>> import jaxreparam as jr
         >>> params = jr.categorical.init(probs=[0.25, 0.75])
         >>> jr.categorical.mean(params).round(4)
         Array([0.25, 0.75], dtype=float32)
@@ -67,7 +66,6 @@ def sample(key: ArrayLike, params: CategoricalParams, sample_shape=()) -> Array:
     All NaN where a row of ``logits`` has a NaN; the gradient is zero.
 
     Examples:
-        >>> import jax, jaxreparam as jr
         >>> params = jr.categorical.init(logits=[0.0, 1.0, 2.0])
         >>> jr.categorical.sample(jax.random.key(0), params, (4,)).shape
         (4, 3)

@@ -8,6 +8,7 @@ float32. In each tail (``|u - 1/2| > 1/4``) the tangent is computed as
 ``sign(u - 1/2) / tan(pi min(u, 1 - u))``, whose argument is exact, so the float32 tails
 keep full relative precision; elsewhere it is ``tan(pi (u - 1/2))``. The uniform
 is the one ``jax.random.cauchy`` (and so numpyro) draws from the same key.
+``loc`` is the median and ``scale`` the half width at half maximum.
 The Cauchy has no mean and no variance: ``family.has("mean")`` is ``False``.
 Params store ``loc`` and ``log_scale``, so no optimizer step can make the scale
 negative.
@@ -22,7 +23,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxreparam.base import Array, ArrayLike
-from jaxreparam.distributions import _bundle, _common, _location_scale
+from jaxreparam.distributions import _common, _location_scale
 
 _LOG_PI = math.log(math.pi)
 
@@ -66,30 +67,6 @@ def _log_density(x: Array, log_scale: Array) -> Array:
     return -_LOG_PI - log_scale - _log1p_square(x)
 
 
-def init(*, loc: ArrayLike = 0.0, scale: ArrayLike = 1.0) -> CauchyParams:
-    """Params of ``Cauchy(loc, scale)``: ``loc`` finite, ``scale`` finite, positive.
-
-    ``loc`` is the median, ``scale`` the half width at half maximum.
-
-    Examples:
-        >>> import jaxreparam as jr
-        >>> jr.cauchy.init(loc=1.0, scale=2.0)
-        CauchyParams(loc=Array(1., dtype=float32...), log_scale=Array(0.6931472, ...))
-    """
-    return _bundle.from_natural(CauchyParams, "cauchy.init", loc=loc, scale=scale)
-
-
-def sample(key: ArrayLike, params: CauchyParams, sample_shape=()) -> Array:
-    """Draws ``z = loc + scale * tan(pi (u - 1/2))`` with ``u`` uniform, finite.
-
-    Examples:
-        >>> import jax, jaxreparam as jr
-        >>> jr.cauchy.sample(jax.random.key(0), jr.cauchy.init(), (3,)).shape
-        (3,)
-    """
-    return _location_scale.sample(_noise, key, params, sample_shape)
-
-
 def entropy(params: CauchyParams) -> Array:
     """``log(4 pi scale)``."""
     return _common.broadcast(math.log(4 * math.pi) + params.log_scale, params)
@@ -110,5 +87,5 @@ def icdf(params: CauchyParams, u: ArrayLike) -> Array:
 
 
 cauchy = _location_scale.family(
-    "cauchy", CauchyParams, init, sample, _noise, _log_density, entropy, cdf, icdf
+    "cauchy", CauchyParams, _noise, _log_density, entropy, cdf, icdf
 )

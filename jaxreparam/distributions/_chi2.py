@@ -30,25 +30,8 @@ class Chi2Params(NamedTuple):
     log_df: Array
 
 
-def init(*, df: ArrayLike) -> Chi2Params:
-    """Params of ``Chi2(df)``, ``df`` finite and positive (need not be an integer).
-
-    Examples:
-        >>> import jaxreparam as jr
-        >>> jr.chi2.init(df=4.0)
-        Chi2Params(log_df=Array(1.3862944, dtype=float32...))
-    """
-    return _bundle.from_natural(Chi2Params, "chi2.init", df=df)
-
-
 def sample(key: ArrayLike, params: Chi2Params, sample_shape=()) -> Array:
-    """Draws ``z = 2 x``, ``x ~ Gamma(df / 2, 1)``, pathwise differentiable in ``df``.
-
-    Examples:
-        >>> import jax, jaxreparam as jr
-        >>> jr.chi2.sample(jax.random.key(0), jr.chi2.init(df=3.0), (2,)).shape
-        (2,)
-    """
+    """Draws ``z = 2 x``, ``x ~ Gamma(df / 2, 1)``, differentiable in ``df``."""
     key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
     log_x = _standard_gamma.log_sample(key, 0.5 * jnp.exp(params.log_df), shape)
     return jnp.maximum(jnp.exp(log_x + _LOG2), jnp.finfo(dtype).tiny)
@@ -85,6 +68,6 @@ def cdf(params: Chi2Params, z: ArrayLike) -> Array:
     return gammainc(0.5 * jnp.exp(params.log_df), 0.5 * jnp.maximum(z, 0))
 
 
-chi2 = _bundle.family(
-    "chi2", Chi2Params, init, sample, log_prob, entropy, mean, variance, cdf
-)
+_NATURAL = (_bundle.positive("df"),)
+_FUNCTIONS = sample, log_prob, entropy, mean, variance, cdf
+chi2 = _bundle.family("chi2", Chi2Params, *_FUNCTIONS, natural_args=_NATURAL)

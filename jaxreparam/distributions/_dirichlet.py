@@ -40,7 +40,6 @@ def init(*, concentration: ArrayLike) -> DirichletParams:
     A scalar is a Dirichlet over one category (``p = [1]``).
 
     Examples:
-        >>> import jaxreparam as jr
         >>> jr.dirichlet.init(concentration=[1.0, 2.0, 3.0]).log_concentration.shape
         (3,)
     """
@@ -75,7 +74,6 @@ def sample(key: ArrayLike, params: DirichletParams, sample_shape=()) -> Array:
     """Draws ``p = softmax(log x)``, ``x_i ~ Gamma(a_i)``, each ``p_i >= tiny``.
 
     Examples:
-        >>> import jax, jaxreparam as jr
         >>> params = jr.dirichlet.init(concentration=[1.0, 2.0, 3.0])
         >>> p = jr.dirichlet.sample(jax.random.key(0), params, (4,))
         >>> p.shape, bool(jax.numpy.allclose(p.sum(-1), 1.0))

@@ -30,25 +30,8 @@ def _noise(key: jax.Array, shape: tuple[int, ...], dtype) -> Array:
     return -jnp.log1p(-_common.draw(jax.random.uniform, key, shape, dtype))
 
 
-def init(*, rate: ArrayLike = 1.0) -> ExponentialParams:
-    """Params of ``Exponential(rate)`` (mean ``1 / rate``); ``rate > 0``.
-
-    Examples:
-        >>> import jaxreparam as jr
-        >>> jr.exponential.init(rate=2.0)
-        ExponentialParams(log_rate=Array(0.6931472, dtype=float32...))
-    """
-    return _bundle.from_natural(ExponentialParams, "exponential.init", rate=rate)
-
-
 def sample(key: ArrayLike, params: ExponentialParams, sample_shape=()) -> Array:
-    """Draws ``z = -log1p(-u) / rate`` with ``u ~ U[0, 1)``, non-negative, finite.
-
-    Examples:
-        >>> import jax, jaxreparam as jr
-        >>> jr.exponential.sample(jax.random.key(0), jr.exponential.init(), (3,)).shape
-        (3,)
-    """
+    """Draws ``z = -log1p(-u) / rate`` with ``u ~ U[0, 1)``, non-negative, finite."""
     e = _common.noise(_noise, key, params, sample_shape)
     return e * jnp.exp(-params.log_rate)
 
@@ -93,8 +76,8 @@ def icdf(params: ExponentialParams, u: ArrayLike) -> Array:
     return -jnp.log1p(-u) * jnp.exp(-params.log_rate)
 
 
-_SAMPLING = init, sample, log_prob, sample_and_log_prob
-_CLOSED_FORMS = entropy, mean, variance, cdf, icdf
+_NATURAL = (_bundle.positive("rate", 1.0),)
+_FUNCTIONS = sample, log_prob, sample_and_log_prob, entropy, mean, variance, cdf, icdf
 exponential = _bundle.family(
-    "exponential", ExponentialParams, *_SAMPLING, *_CLOSED_FORMS
+    "exponential", ExponentialParams, *_FUNCTIONS, natural_args=_NATURAL
 )

@@ -35,24 +35,10 @@ class GammaParams(NamedTuple):
     log_rate: Array
 
 
-def init(*, concentration: ArrayLike, rate: ArrayLike = 1.0) -> GammaParams:
-    """Params of ``Gamma(concentration, rate)``, both finite and positive.
-
-    Examples:
-        >>> import jaxreparam as jr
-        >>> jr.gamma.init(concentration=2.0, rate=1.0)
-        GammaParams(log_concentration=Array(0.6931472, ...), log_rate=Array(0., ...))
-    """
-    return _bundle.from_natural(
-        GammaParams, "gamma.init", concentration=concentration, rate=rate
-    )
-
-
 def sample(key: ArrayLike, params: GammaParams, sample_shape=()) -> Array:
     """Draws ``z = x / r``, ``x ~ Gamma(a, 1)``, at least the smallest normal float.
 
     Examples:
-        >>> import jax, jaxreparam as jr
         >>> params = jr.gamma.init(concentration=2.0, rate=3.0)
         >>> jr.gamma.sample(jax.random.key(0), params, (3,)).shape
         (3,)
@@ -99,6 +85,6 @@ def cdf(params: GammaParams, z: ArrayLike) -> Array:
     return gammainc(a, jnp.maximum(z, 0) * jnp.exp(params.log_rate))
 
 
-gamma = _bundle.family(
-    "gamma", GammaParams, init, sample, log_prob, entropy, mean, variance, cdf
-)
+_NATURAL = _bundle.positive("concentration"), _bundle.positive("rate", 1.0)
+_FUNCTIONS = sample, log_prob, entropy, mean, variance, cdf
+gamma = _bundle.family("gamma", GammaParams, *_FUNCTIONS, natural_args=_NATURAL)

@@ -7,6 +7,7 @@ uniform is drawn with ``minval`` the smallest positive normal number, so
 float64), so ``log u < 0``: the noise is always finite, within about
 ``[-4.47, 15.9]`` in float32. The same ``u`` and noise as ``jax.random.gumbel``
 in its default ``"low"`` mode (and so numpyro) draw from the same key.
+``loc`` is the mode.
 Params store ``loc`` and ``log_scale``, so no optimizer step can make the scale
 negative.
 """
@@ -20,7 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxreparam.base import Array, ArrayLike
-from jaxreparam.distributions import _bundle, _common, _location_scale
+from jaxreparam.distributions import _common, _location_scale
 from jaxreparam.distributions._common import EULER_GAMMA
 
 
@@ -41,28 +42,6 @@ def _noise(key: jax.Array, shape: tuple[int, ...], dtype) -> Array:
 def _log_density(x: Array, log_scale: Array) -> Array:
     """``log q(z) = -x - exp(-x) - log(scale)`` at ``x = (z - loc) / scale``."""
     return -x - jnp.exp(-x) - log_scale
-
-
-def init(*, loc: ArrayLike = 0.0, scale: ArrayLike = 1.0) -> GumbelParams:
-    """Params of ``Gumbel(loc, scale)``: ``loc`` (the mode) finite, ``scale`` positive.
-
-    Examples:
-        >>> import jaxreparam as jr
-        >>> jr.gumbel.init(loc=1.0, scale=2.0)
-        GumbelParams(loc=Array(1., dtype=float32...), log_scale=Array(0.6931472, ...))
-    """
-    return _bundle.from_natural(GumbelParams, "gumbel.init", loc=loc, scale=scale)
-
-
-def sample(key: ArrayLike, params: GumbelParams, sample_shape=()) -> Array:
-    """Draws ``z = loc - scale * log(-log u)`` with ``u ~ U(0, 1)``, finite.
-
-    Examples:
-        >>> import jax, jaxreparam as jr
-        >>> jr.gumbel.sample(jax.random.key(0), jr.gumbel.init(), (3,)).shape
-        (3,)
-    """
-    return _location_scale.sample(_noise, key, params, sample_shape)
 
 
 def entropy(params: GumbelParams) -> Array:
@@ -92,5 +71,5 @@ def icdf(params: GumbelParams, u: ArrayLike) -> Array:
 
 _CLOSED_FORMS = entropy, mean, variance, cdf, icdf
 gumbel = _location_scale.family(
-    "gumbel", GumbelParams, init, sample, _noise, _log_density, *_CLOSED_FORMS
+    "gumbel", GumbelParams, _noise, _log_density, *_CLOSED_FORMS
 )

@@ -37,25 +37,8 @@ def _log_density(params: HalfNormalParams, x: Array) -> Array:
     return -0.5 * x**2 - params.log_scale - _HALF_LOG_HALF_PI
 
 
-def init(*, scale: ArrayLike = 1.0) -> HalfNormalParams:
-    """Params of ``HalfNormal(scale)``, the law of ``|N(0, scale^2)|``; ``scale > 0``.
-
-    Examples:
-        >>> import jaxreparam as jr
-        >>> jr.half_normal.init(scale=2.0)
-        HalfNormalParams(log_scale=Array(0.6931472, dtype=float32...))
-    """
-    return _bundle.from_natural(HalfNormalParams, "half_normal.init", scale=scale)
-
-
 def sample(key: ArrayLike, params: HalfNormalParams, sample_shape=()) -> Array:
-    """Draws ``z = scale * |eps|`` with ``eps ~ N(0, 1)``, non-negative.
-
-    Examples:
-        >>> import jax, jaxreparam as jr
-        >>> jr.half_normal.sample(jax.random.key(0), jr.half_normal.init(), (3,)).shape
-        (3,)
-    """
+    """Draws ``z = scale * |eps|`` with ``eps ~ N(0, 1)``, non-negative."""
     eps = _common.noise(_noise, key, params, sample_shape)
     return jnp.exp(params.log_scale) * jnp.abs(eps)
 
@@ -104,8 +87,8 @@ def icdf(params: HalfNormalParams, u: ArrayLike) -> Array:
     return jnp.exp(params.log_scale) * math.sqrt(2) * erfinv(u)
 
 
-_SAMPLING = init, sample, log_prob, sample_and_log_prob
-_CLOSED_FORMS = entropy, mean, variance, cdf, icdf
+_NATURAL = (_bundle.positive("scale", 1.0),)
+_FUNCTIONS = sample, log_prob, sample_and_log_prob, entropy, mean, variance, cdf, icdf
 half_normal = _bundle.family(
-    "half_normal", HalfNormalParams, *_SAMPLING, *_CLOSED_FORMS
+    "half_normal", HalfNormalParams, *_FUNCTIONS, natural_args=_NATURAL
 )

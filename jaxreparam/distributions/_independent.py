@@ -65,7 +65,6 @@ def independent(family: Family, reinterpreted_batch_ndims: int) -> Family:
         ValueError: ``reinterpreted_batch_ndims`` is not a non-negative int.
 
     Examples:
-        >>> import jax, jaxreparam as jr
         >>> rows = jr.independent(jr.normal, 1)
         >>> params = rows.init(loc=jax.numpy.zeros((4, 3)), scale=1.0)
         >>> rows.batch_shape(params), rows.event_shape(params)
@@ -144,7 +143,10 @@ def independent(family: Family, reinterpreted_batch_ndims: int) -> Family:
         batch_shape=batch_shape,
         event_shape=event_shape,
         reparameterized=family.reparameterized,
-        natural_args=family.natural_args,
+        natural_args=tuple(  # the reinterpreted axes are no batch axes
+            arg._replace(event_ndims=arg.event_ndims + ndims)
+            for arg in family.natural_args
+        ),
         **optional,
     )
     _MADE[family, ndims] = made

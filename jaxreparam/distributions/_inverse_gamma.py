@@ -31,31 +31,8 @@ class InverseGammaParams(NamedTuple):
     log_scale: Array
 
 
-def init(*, concentration: ArrayLike, scale: ArrayLike = 1.0) -> InverseGammaParams:
-    """Params of ``InverseGamma(concentration, scale)``, both finite and positive.
-
-    Examples:
-        >>> import jaxreparam as jr
-        >>> jr.inverse_gamma.init(concentration=3.0, scale=2.0)
-        InverseGammaParams(log_concentration=Array(1.0986123, ...), log_scale=...)
-    """
-    return _bundle.from_natural(
-        InverseGammaParams,
-        "inverse_gamma.init",
-        concentration=concentration,
-        scale=scale,
-    )
-
-
 def sample(key: ArrayLike, params: InverseGammaParams, sample_shape=()) -> Array:
-    """Draws ``z = scale / x``, ``x ~ Gamma(a, 1)``, at most the largest float.
-
-    Examples:
-        >>> import jax, jaxreparam as jr
-        >>> params = jr.inverse_gamma.init(concentration=3.0)
-        >>> jr.inverse_gamma.sample(jax.random.key(0), params, (2,)).shape
-        (2,)
-    """
+    """Draws ``z = scale / x``, ``x ~ Gamma(a, 1)``, at most the largest float."""
     key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
     a = jnp.exp(params.log_concentration)
     log_z = params.log_scale - _standard_gamma.log_sample(key, a, shape)
@@ -104,5 +81,8 @@ def cdf(params: InverseGammaParams, z: ArrayLike) -> Array:
     return jnp.where(z > 0, gammaincc(a, inverse), 0.0)
 
 
-_FUNCTIONS = (init, sample, log_prob, entropy, mean, variance, cdf)
-inverse_gamma = _bundle.family("inverse_gamma", InverseGammaParams, *_FUNCTIONS)
+_NATURAL = _bundle.positive("concentration"), _bundle.positive("scale", 1.0)
+_FUNCTIONS = sample, log_prob, entropy, mean, variance, cdf
+inverse_gamma = _bundle.family(
+    "inverse_gamma", InverseGammaParams, *_FUNCTIONS, natural_args=_NATURAL
+)

@@ -64,34 +64,8 @@ def _log1m_u(key: jax.Array, shape: tuple[int, ...], dtype) -> Array:
     return jnp.log1p(-u)
 
 
-def init(*, concentration1: ArrayLike, concentration0: ArrayLike) -> KumaraswamyParams:
-    """Params of ``Kumaraswamy(concentration1, concentration0)``, both positive.
-
-    ``concentration1`` is ``a``, the exponent of ``z``; ``concentration0`` is
-    ``b``, the exponent of ``1 - z^a``.
-
-    Examples:
-        >>> import jaxreparam as jr
-        >>> jr.kumaraswamy.init(concentration1=2.0, concentration0=1.0)
-        KumaraswamyParams(log_concentration1=Array(0.6931472, ...), ...)
-    """
-    return _bundle.from_natural(
-        KumaraswamyParams,
-        "kumaraswamy.init",
-        concentration1=concentration1,
-        concentration0=concentration0,
-    )
-
-
 def sample(key: ArrayLike, params: KumaraswamyParams, sample_shape=()) -> Array:
-    """Draws ``z = (1 - (1 - u)^(1/b))^(1/a)``, ``u ~ U(0, 1)``, in ``[0, 1]``.
-
-    Examples:
-        >>> import jax, jaxreparam as jr
-        >>> params = jr.kumaraswamy.init(concentration1=2.0, concentration0=3.0)
-        >>> jr.kumaraswamy.sample(jax.random.key(0), params, (3,)).shape
-        (3,)
-    """
+    """Draws ``z = (1 - (1 - u)^(1/b))^(1/a)``, ``u ~ U(0, 1)``, in ``[0, 1]``."""
     log_w = _log_w(params, _common.noise(_log1m_u, key, params, sample_shape))
     return jnp.exp(log_w * jnp.exp(-params.log_concentration1))
 
@@ -173,8 +147,8 @@ def icdf(params: KumaraswamyParams, u: ArrayLike) -> Array:
     return jnp.exp(log_w * jnp.exp(-params.log_concentration1))
 
 
-_SAMPLING = init, sample, log_prob, sample_and_log_prob
-_CLOSED_FORMS = entropy, mean, variance, cdf, icdf
+_NATURAL = _bundle.positive("concentration1"), _bundle.positive("concentration0")
+_FUNCTIONS = sample, log_prob, sample_and_log_prob, entropy, mean, variance, cdf, icdf
 kumaraswamy = _bundle.family(
-    "kumaraswamy", KumaraswamyParams, *_SAMPLING, *_CLOSED_FORMS
+    "kumaraswamy", KumaraswamyParams, *_FUNCTIONS, natural_args=_NATURAL
 )

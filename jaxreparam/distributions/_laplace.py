@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxreparam.base import Array, ArrayLike
-from jaxreparam.distributions import _bundle, _common, _location_scale
+from jaxreparam.distributions import _common, _location_scale
 from jaxreparam.distributions._common import LOG_TWO
 
 
@@ -41,30 +41,6 @@ def _noise(key: jax.Array, shape: tuple[int, ...], dtype) -> Array:
 def _log_density(x: Array, log_scale: Array) -> Array:
     """``log q(z) = -|x| - log(2 scale)`` at ``x = (z - loc) / scale``."""
     return -jnp.abs(x) - log_scale - LOG_TWO
-
-
-def init(*, loc: ArrayLike = 0.0, scale: ArrayLike = 1.0) -> LaplaceParams:
-    """Params of ``Laplace(loc, scale)``: ``loc`` finite, ``scale`` finite, positive.
-
-    ``loc`` is the mean and median, the variance ``2 scale^2``.
-
-    Examples:
-        >>> import jaxreparam as jr
-        >>> jr.laplace.init(loc=1.0, scale=2.0)
-        LaplaceParams(loc=Array(1., dtype=float32...), log_scale=Array(0.6931472, ...))
-    """
-    return _bundle.from_natural(LaplaceParams, "laplace.init", loc=loc, scale=scale)
-
-
-def sample(key: ArrayLike, params: LaplaceParams, sample_shape=()) -> Array:
-    """Draws ``z = loc + scale * eps`` with standard Laplace ``eps``, finite.
-
-    Examples:
-        >>> import jax, jaxreparam as jr
-        >>> jr.laplace.sample(jax.random.key(0), jr.laplace.init(), (3,)).shape
-        (3,)
-    """
-    return _location_scale.sample(_noise, key, params, sample_shape)
 
 
 def entropy(params: LaplaceParams) -> Array:
@@ -100,5 +76,5 @@ def icdf(params: LaplaceParams, u: ArrayLike) -> Array:
 
 _CLOSED_FORMS = entropy, mean, variance, cdf, icdf
 laplace = _location_scale.family(
-    "laplace", LaplaceParams, init, sample, _noise, _log_density, *_CLOSED_FORMS
+    "laplace", LaplaceParams, _noise, _log_density, *_CLOSED_FORMS
 )

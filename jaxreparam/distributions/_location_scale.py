@@ -5,13 +5,14 @@ standard noise ``eps``, so ``q(z) = p(x) / scale`` at ``x = (z - loc) / scale``.
 Its params are ``loc`` and ``log_scale``. A family module states what is its
 own (its noise, its log-density, its closed forms) and takes the rest from here:
 
-- ``noise(key, shape, dtype)`` draws ``eps`` (passed to :func:`sample`);
+- ``noise(key, shape, dtype)`` draws ``eps``;
 - ``log_density(x, log_scale)`` is ``log q`` at the standardized point ``x``,
   ``- log_scale`` included: each family keeps its own order of the terms, which
   the golden test (``tests/distributions/test_golden.py``) pins bit for bit.
 
-:func:`family` then builds ``log_prob`` (at ``x = standardize(z)``) and
-``sample_and_log_prob`` (at ``x = eps``, no division).
+:func:`family` then builds ``sample`` (``z = loc + scale * eps``), ``log_prob``
+(at ``x = standardize(z)``) and ``sample_and_log_prob`` (at ``x = eps``, no
+division).
 """
 
 from __future__ import annotations
@@ -57,16 +58,19 @@ def log_scale_power(params: Any, t: ArrayLike) -> Array:
 def family(
     name: str,
     params_type: type,
-    init: Callable,
-    sample: Callable,
     noise: Noise,
     log_density: LogDensity,
     *closed_forms: Callable,
 ) -> Family:
     """The registered ``Family`` of a location-scale family (see the module).
 
-    ``closed_forms`` are bundled under their names, as by :func:`_common.family`.
+    ``closed_forms`` are bundled under their names, as by :func:`_bundle.family`.
     """
+
+    def sample(key: ArrayLike, params: Any, sample_shape=()) -> Array:
+        return affine(params, _common.noise(noise, key, params, sample_shape))
+
+    sample.__doc__ = f"Draws ``z = loc + scale * eps``; ``eps``: {noise.__doc__}"
 
     def log_prob(params: Any, z: ArrayLike) -> Array:
         """``log q(z) = log_density((z - loc) / scale, log_scale)``."""
@@ -79,6 +83,6 @@ def family(
         eps = _common.noise(noise, key, params, sample_shape)
         return affine(params, eps), log_density(eps, params.log_scale)
 
-    return _bundle.family(
-        name, params_type, init, sample, log_prob, sample_and_log_prob, *closed_forms
-    )
+    natural = _bundle.real("loc", 0.0), _bundle.positive("scale", 1.0)
+    functions = sample, log_prob, sample_and_log_prob, *closed_forms
+    return _bundle.family(name, params_type, *functions, natural_args=natural)

@@ -44,7 +44,6 @@ def init(*, concentration: ArrayLike) -> LogDirichletParams:
     """Params of ``log p``, ``p ~ Dirichlet(concentration)`` (last axis: categories).
 
     Examples:
-        >>> import jaxreparam as jr
         >>> jr.log_dirichlet.init(concentration=[0.01, 0.01]).log_concentration.shape
         (2,)
     """
@@ -61,7 +60,6 @@ def sample(key: ArrayLike, params: LogDirichletParams, sample_shape=()) -> Array
     """Draws ``y = log x - logsumexp(log x)``, ``x_i ~ Gamma(a_i)``: finite.
 
     Examples:
-        >>> import jax, jax.numpy as jnp, jaxreparam as jr
         >>> params = jr.log_dirichlet.init(concentration=[1e-3, 1e-3, 1e-3])
         >>> y = jr.log_dirichlet.sample(jax.random.key(0), params, (100,))
         >>> bool(jnp.all(jnp.isfinite(jr.log_dirichlet.log_prob(params, y))))

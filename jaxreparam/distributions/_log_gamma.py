@@ -35,24 +35,10 @@ class LogGammaParams(NamedTuple):
     log_rate: Array
 
 
-def init(*, concentration: ArrayLike, rate: ArrayLike = 1.0) -> LogGammaParams:
-    """Params of ``log Z``, ``Z ~ Gamma(concentration, rate)``; both positive.
-
-    Examples:
-        >>> import jaxreparam as jr
-        >>> jr.log_gamma.init(concentration=0.01)
-        LogGammaParams(log_concentration=Array(-4.6051702, ...), log_rate=...)
-    """
-    return _bundle.from_natural(
-        LogGammaParams, "log_gamma.init", concentration=concentration, rate=rate
-    )
-
-
 def sample(key: ArrayLike, params: LogGammaParams, sample_shape=()) -> Array:
     """Draws ``y = log x - log r``, ``x ~ Gamma(a, 1)``: finite for every ``a``.
 
     Examples:
-        >>> import jax, jax.numpy as jnp, jaxreparam as jr
         >>> params = jr.log_gamma.init(concentration=1e-3)
         >>> y = jr.log_gamma.sample(jax.random.key(0), params, (1000,))
         >>> bool(jnp.all(jnp.isfinite(jr.log_gamma.log_prob(params, y))))
@@ -94,6 +80,8 @@ def cdf(params: LogGammaParams, z: ArrayLike) -> Array:
     return gammainc(a, jnp.exp(jnp.asarray(z) + params.log_rate))
 
 
+_NATURAL = _bundle.positive("concentration"), _bundle.positive("rate", 1.0)
+_FUNCTIONS = sample, log_prob, entropy, mean, variance, cdf
 log_gamma = _bundle.family(
-    "log_gamma", LogGammaParams, init, sample, log_prob, entropy, mean, variance, cdf
+    "log_gamma", LogGammaParams, *_FUNCTIONS, natural_args=_NATURAL
 )

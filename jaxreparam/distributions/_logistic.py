@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxreparam.base import Array, ArrayLike
-from jaxreparam.distributions import _bundle, _common, _location_scale
+from jaxreparam.distributions import _common, _location_scale
 
 
 class LogisticParams(NamedTuple):
@@ -46,30 +46,6 @@ def _log_density(x: Array, log_scale: Array) -> Array:
     """``-|x| - 2 log1p(exp(-|x|)) - log(scale)``: symmetric, no tail overflows."""
     a = jnp.abs(x)
     return -a - 2 * jnp.log1p(jnp.exp(-a)) - log_scale
-
-
-def init(*, loc: ArrayLike = 0.0, scale: ArrayLike = 1.0) -> LogisticParams:
-    """Params of ``Logistic(loc, scale)``: ``loc`` finite, ``scale`` finite, positive.
-
-    ``loc`` is the mean and median, the variance ``pi^2 scale^2 / 3``.
-
-    Examples:
-        >>> import jaxreparam as jr
-        >>> jr.logistic.init(loc=1.0, scale=2.0)
-        LogisticParams(loc=Array(1., dtype=float32...), log_scale=Array(0.6931472, ...))
-    """
-    return _bundle.from_natural(LogisticParams, "logistic.init", loc=loc, scale=scale)
-
-
-def sample(key: ArrayLike, params: LogisticParams, sample_shape=()) -> Array:
-    """Draws ``z = loc + scale * logit(u)`` with ``u ~ U(0, 1)``, finite.
-
-    Examples:
-        >>> import jax, jaxreparam as jr
-        >>> jr.logistic.sample(jax.random.key(0), jr.logistic.init(), (3,)).shape
-        (3,)
-    """
-    return _location_scale.sample(_noise, key, params, sample_shape)
 
 
 def entropy(params: LogisticParams) -> Array:
@@ -99,5 +75,5 @@ def icdf(params: LogisticParams, u: ArrayLike) -> Array:
 
 _CLOSED_FORMS = entropy, mean, variance, cdf, icdf
 logistic = _location_scale.family(
-    "logistic", LogisticParams, init, sample, _noise, _log_density, *_CLOSED_FORMS
+    "logistic", LogisticParams, _noise, _log_density, *_CLOSED_FORMS
 )

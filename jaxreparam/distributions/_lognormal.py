@@ -38,27 +38,8 @@ def _log_density(x: Array, log_scale: Array, log_z: Array) -> Array:
     return -0.5 * x**2 - log_scale - log_z - _checks.HALF_LOG_TWO_PI
 
 
-def init(*, loc: ArrayLike = 0.0, scale: ArrayLike = 1.0) -> LogNormalParams:
-    """Params of ``LogNormal(loc, scale)``, where ``log z ~ N(loc, scale^2)``.
-
-    ``loc`` is finite, ``scale`` finite and positive.
-
-    Examples:
-        >>> import jaxreparam as jr
-        >>> jr.lognormal.init(loc=1.0, scale=2.0)
-        LogNormalParams(loc=Array(1., dtype=float32...), log_scale=Array(0.69..., ...))
-    """
-    return _bundle.from_natural(LogNormalParams, "lognormal.init", loc=loc, scale=scale)
-
-
 def sample(key: ArrayLike, params: LogNormalParams, sample_shape=()) -> Array:
-    """Draws ``z = exp(loc + scale * eps)`` with ``eps ~ N(0, 1)``, positive.
-
-    Examples:
-        >>> import jax, jaxreparam as jr
-        >>> jr.lognormal.sample(jax.random.key(0), jr.lognormal.init(), (3,)).shape
-        (3,)
-    """
+    """Draws ``z = exp(loc + scale * eps)`` with ``eps ~ N(0, 1)``, positive."""
     return jnp.exp(_location_scale.sample(_noise, key, params, sample_shape))
 
 
@@ -114,6 +95,8 @@ def icdf(params: LogNormalParams, u: ArrayLike) -> Array:
     return jnp.exp(_location_scale.affine(params, ndtri(u)))
 
 
-_SAMPLING = init, sample, log_prob, sample_and_log_prob
-_CLOSED_FORMS = entropy, mean, variance, cdf, icdf
-lognormal = _bundle.family("lognormal", LogNormalParams, *_SAMPLING, *_CLOSED_FORMS)
+_NATURAL = _bundle.real("loc", 0.0), _bundle.positive("scale", 1.0)
+_FUNCTIONS = sample, log_prob, sample_and_log_prob, entropy, mean, variance, cdf, icdf
+lognormal = _bundle.family(
+    "lognormal", LogNormalParams, *_FUNCTIONS, natural_args=_NATURAL
+)

@@ -200,7 +200,6 @@ def mixture(component: Family, *, event_ndims: int = 0) -> Family:
         give the same family.
 
     Examples:
-        >>> import jax, jaxreparam as jr
         >>> mix = jr.mixture(jr.normal)
         >>> mix is jr.mixture_normal
         True

@@ -74,7 +74,6 @@ def init_diag(*, loc: ArrayLike, scale_diag: ArrayLike) -> MultivariateNormalDia
     broadcasts along the event axis.
 
     Examples:
-        >>> import jaxreparam as jr
         >>> p = jr.multivariate_normal_diag.init(loc=[0.0, 1.0], scale_diag=2.0)
         >>> p.log_scale_diag
         Array([0.6931472, 0.6931472], dtype=float32)
@@ -98,7 +97,6 @@ def init_tril(*, loc: ArrayLike, scale_tril: ArrayLike) -> MultivariateNormalTri
     ``loc`` broadcasts along the event axis.
 
     Examples:
-        >>> import jax.numpy as jnp, jaxreparam as jr
         >>> p = jr.multivariate_normal_tril.init(
         ...     loc=jnp.zeros(2), scale_tril=jnp.array([[2.0, 0.0], [1.0, 1.0]]))
         >>> jr.multivariate_normal_tril.covariance(p)
@@ -150,7 +148,6 @@ def init_low_rank(
     broadcasts along the event axis, a 0-d ``cov_factor`` is one column.
 
     Examples:
-        >>> import jaxreparam as jr
         >>> p = jr.multivariate_normal_low_rank.init(
         ...     loc=[0.0, 0.0], cov_factor=[[1.0], [2.0]], cov_diag=1.0)
         >>> jr.multivariate_normal_low_rank.variance(p)
@@ -231,7 +228,6 @@ def sample(key: ArrayLike, params: Any, sample_shape=()) -> Array:
     """Draws ``z = loc + S eps``, ``eps`` of ``n`` (low rank: ``k + n``) normals.
 
     Examples:
-        >>> import jax, jaxreparam as jr
         >>> p = jr.multivariate_normal_diag.init(loc=[0.0, 1.0], scale_diag=[1.0, 2.0])
         >>> jr.multivariate_normal_diag.sample(jax.random.key(0), p, (5,)).shape
         (5, 2)

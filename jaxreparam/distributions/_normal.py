@@ -16,7 +16,7 @@ from jax.scipy.special import ndtr, ndtri
 
 from jaxreparam import _checks
 from jaxreparam.base import Array, ArrayLike
-from jaxreparam.distributions import _bundle, _common, _location_scale
+from jaxreparam.distributions import _common, _location_scale
 
 
 class NormalParams(NamedTuple):
@@ -34,28 +34,6 @@ def _noise(key: jax.Array, shape: tuple[int, ...], dtype) -> Array:
 def _log_density(x: Array, log_scale: Array) -> Array:
     """``log q(z)`` at ``x = (z - loc) / scale``."""
     return -0.5 * x**2 - log_scale - _checks.HALF_LOG_TWO_PI
-
-
-def init(*, loc: ArrayLike = 0.0, scale: ArrayLike = 1.0) -> NormalParams:
-    """Params of ``N(loc, scale^2)``: ``loc`` finite, ``scale`` finite and positive.
-
-    Examples:
-        >>> import jaxreparam as jr
-        >>> jr.normal.init(loc=1.0, scale=2.0)
-        NormalParams(loc=Array(1., dtype=float32...), log_scale=Array(0.6931472, ...))
-    """
-    return _bundle.from_natural(NormalParams, "normal.init", loc=loc, scale=scale)
-
-
-def sample(key: ArrayLike, params: NormalParams, sample_shape=()) -> Array:
-    """Draws ``z = loc + scale * eps`` with ``eps ~ N(0, 1)``.
-
-    Examples:
-        >>> import jax, jaxreparam as jr
-        >>> jr.normal.sample(jax.random.key(0), jr.normal.init(), (3,)).shape
-        (3,)
-    """
-    return _location_scale.sample(_noise, key, params, sample_shape)
 
 
 def entropy(params: NormalParams) -> Array:
@@ -86,5 +64,5 @@ def icdf(params: NormalParams, u: ArrayLike) -> Array:
 
 _CLOSED_FORMS = entropy, mean, variance, cdf, icdf
 normal = _location_scale.family(
-    "normal", NormalParams, init, sample, _noise, _log_density, *_CLOSED_FORMS
+    "normal", NormalParams, _noise, _log_density, *_CLOSED_FORMS
 )

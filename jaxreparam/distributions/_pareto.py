@@ -35,31 +35,8 @@ def _noise(key: jax.Array, shape: tuple[int, ...], dtype) -> Array:
     return -jnp.log1p(-_common.draw(jax.random.uniform, key, shape, dtype))
 
 
-def init(*, scale: ArrayLike = 1.0, concentration: ArrayLike) -> ParetoParams:
-    """Params of ``Pareto(scale, concentration)``, both finite and positive.
-
-    ``scale`` is the lower end of the support; ``E[z^k]`` is finite only for
-    ``k < concentration``.
-
-    Examples:
-        >>> import jaxreparam as jr
-        >>> jr.pareto.init(scale=1.0, concentration=2.0)
-        ParetoParams(log_scale=Array(0., ...), log_concentration=Array(0.6931472, ...))
-    """
-    return _bundle.from_natural(
-        ParetoParams, "pareto.init", scale=scale, concentration=concentration
-    )
-
-
 def sample(key: ArrayLike, params: ParetoParams, sample_shape=()) -> Array:
-    """Draws ``z = s (1 - u)^(-1/c)`` with ``u ~ U[0, 1)``, at least ``s``, finite.
-
-    Examples:
-        >>> import jax, jaxreparam as jr
-        >>> params = jr.pareto.init(scale=1.0, concentration=3.0)
-        >>> jr.pareto.sample(jax.random.key(0), params, (3,)).shape
-        (3,)
-    """
+    """Draws ``z = s (1 - u)^(-1/c)`` with ``u ~ U[0, 1)``, at least ``s``, finite."""
     e = _common.noise(_noise, key, params, sample_shape)
     return _location_scale.log_scale_power(params, e)
 
@@ -124,6 +101,6 @@ def icdf(params: ParetoParams, u: ArrayLike) -> Array:
     return _location_scale.log_scale_power(params, -jnp.log1p(-u))
 
 
-_SAMPLING = init, sample, log_prob, sample_and_log_prob
-_CLOSED_FORMS = entropy, mean, variance, cdf, icdf
-pareto = _bundle.family("pareto", ParetoParams, *_SAMPLING, *_CLOSED_FORMS)
+_NATURAL = _bundle.positive("scale", 1.0), _bundle.positive("concentration")
+_FUNCTIONS = sample, log_prob, sample_and_log_prob, entropy, mean, variance, cdf, icdf
+pareto = _bundle.family("pareto", ParetoParams, *_FUNCTIONS, natural_args=_NATURAL)

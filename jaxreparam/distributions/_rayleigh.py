@@ -17,7 +17,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxreparam.base import Array, ArrayLike, NaturalArg
+from jaxreparam.base import Array, ArrayLike
 from jaxreparam.distributions import _bundle, _common
 
 _EULER_GAMMA = 0.5772156649015329
@@ -28,29 +28,6 @@ class RayleighParams(NamedTuple):
     """Params of a Rayleigh: ``log_scale`` (unconstrained)."""
 
     log_scale: Array
-
-
-def init(*, scale: ArrayLike = 1.0) -> RayleighParams:
-    """Params of ``Rayleigh(scale)``, the law of ``|(x, y)|`` for ``x, y ~ N(0, s^2)``.
-
-    Differentiable in ``scale``.
-
-    Args:
-        scale: the scale ``s`` (the mode), any shape, finite and positive.
-
-    Returns:
-        ``RayleighParams`` with batch shape the shape of ``scale``.
-
-    Raises:
-        TypeError: ``scale`` has an integer, bool or complex dtype.
-        ValueError: a concrete ``scale`` is non-finite or not positive.
-
-    Examples:
-        >>> import jaxreparam as jr
-        >>> jr.rayleigh.init(scale=2.0)
-        RayleighParams(log_scale=Array(0.6931472, dtype=float32...))
-    """
-    return _bundle.from_natural(RayleighParams, "rayleigh.init", scale=scale)
 
 
 def _noise(key: ArrayLike, params: RayleighParams, sample_shape) -> Array:
@@ -80,7 +57,6 @@ def sample(key: ArrayLike, params: RayleighParams, sample_shape=()) -> Array:
         differentiable in ``params`` (``dz / d log_scale = z``).
 
     Examples:
-        >>> import jax, jaxreparam as jr
         >>> z = jr.rayleigh.sample(jax.random.key(0), jr.rayleigh.init(), (3,))
         >>> z.shape
         (3,)
@@ -140,12 +116,8 @@ def icdf(params: RayleighParams, u: ArrayLike) -> Array:
     return _from_noise(params, -jnp.log1p(-jnp.asarray(u)))
 
 
-_FUNCTIONS = (init, sample, log_prob, sample_and_log_prob)
-_CLOSED_FORMS = (entropy, mean, variance, cdf, icdf)
+_NATURAL = (_bundle.positive("scale", 1.0),)
+_FUNCTIONS = sample, log_prob, sample_and_log_prob, entropy, mean, variance, cdf, icdf
 rayleigh = _bundle.family(
-    "rayleigh",
-    RayleighParams,
-    *_FUNCTIONS,
-    *_CLOSED_FORMS,
-    natural_args=(NaturalArg("scale", "positive"),),
+    "rayleigh", RayleighParams, *_FUNCTIONS, natural_args=_NATURAL
 )

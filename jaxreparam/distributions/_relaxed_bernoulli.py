@@ -52,22 +52,6 @@ class RelaxedBernoulliParams(NamedTuple):
     log_temperature: Array
 
 
-def init(*, temperature: ArrayLike, logits: ArrayLike = 0.0) -> RelaxedBernoulliParams:
-    """Params of ``RelaxedBernoulli(temperature, logits)``: positive, finite.
-
-    Examples:
-        >>> import jaxreparam as jr
-        >>> jr.relaxed_bernoulli.init(temperature=0.5, logits=1.0)
-        RelaxedBernoulliParams(logits=Array(1., ...), log_temperature=Array(-0.693...))
-    """
-    return _bundle.from_natural(
-        RelaxedBernoulliParams,
-        "relaxed_bernoulli.init",
-        temperature=temperature,
-        logits=logits,
-    )
-
-
 def sample_logit(key: ArrayLike, params: RelaxedBernoulliParams, sample_shape=()):
     """Draws the logit ``x = (logits + L) / temperature`` of a sample, ``L`` logistic.
 
@@ -90,14 +74,7 @@ def logit_log_prob(params: RelaxedBernoulliParams, x: ArrayLike) -> Array:
 
 
 def sample(key: ArrayLike, params: RelaxedBernoulliParams, sample_shape=()) -> Array:
-    """Draws ``z = sigmoid((logits + L) / temperature)``, ``L ~ Logistic(0, 1)``.
-
-    Examples:
-        >>> import jax, jaxreparam as jr
-        >>> params = jr.relaxed_bernoulli.init(temperature=0.5, logits=1.0)
-        >>> jr.relaxed_bernoulli.sample(jax.random.key(0), params, (3,)).shape
-        (3,)
-    """
+    """Draws ``z = sigmoid((logits + L) / temperature)``, ``L ~ Logistic(0, 1)``."""
     return jax.nn.sigmoid(sample_logit(key, params, sample_shape))
 
 
@@ -126,6 +103,8 @@ def icdf(params: RelaxedBernoulliParams, u: ArrayLike) -> Array:
     return jax.nn.sigmoid((params.logits + logit) * jnp.exp(-params.log_temperature))
 
 
+_NATURAL = _bundle.positive("temperature"), _bundle.real("logits", 0.0)
+_FUNCTIONS = sample, log_prob, cdf, icdf
 relaxed_bernoulli = _bundle.family(
-    "relaxed_bernoulli", RelaxedBernoulliParams, init, sample, log_prob, cdf, icdf
+    "relaxed_bernoulli", RelaxedBernoulliParams, *_FUNCTIONS, natural_args=_NATURAL
 )

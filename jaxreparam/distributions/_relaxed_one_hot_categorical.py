@@ -57,7 +57,6 @@ def init(
     ``logits`` (finite) has shape ``batch_shape + (K,)``, a scalar one category.
 
     Examples:
-        >>> import jaxreparam as jr
         >>> params = jr.relaxed_one_hot_categorical.init(
         ...     temperature=0.5, logits=[0.0, 1.0, -1.0])
         >>> jr.relaxed_one_hot_categorical.event_shape(params)
@@ -91,7 +90,6 @@ def sample(
     """Draws ``z = softmax((logits + g) / temperature)``, ``g`` i.i.d. Gumbel(0, 1).
 
     Examples:
-        >>> import jax, jaxreparam as jr
         >>> params = jr.relaxed_one_hot_categorical.init(
         ...     temperature=0.5, logits=[0.0, 1.0, -1.0])
         >>> z = jr.relaxed_one_hot_categorical.sample(jax.random.key(0), params, (4,))

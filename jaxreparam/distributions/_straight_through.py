@@ -42,7 +42,6 @@ def straight_through(family: Family) -> Family:
         ValueError: ``family`` has no straight-through sampler.
 
     Examples:
-        >>> import jax, jaxreparam as jr
         >>> hard = jr.straight_through(jr.relaxed_bernoulli)
         >>> params = jr.relaxed_bernoulli.init(temperature=0.5, logits=[8.0, -8.0])
         >>> [float(v) for v in hard.sample(jax.random.key(0), params)]

@@ -39,30 +39,8 @@ class StudentTParams(NamedTuple):
     log_scale: Array
 
 
-def init(
-    *, df: ArrayLike, loc: ArrayLike = 0.0, scale: ArrayLike = 1.0
-) -> StudentTParams:
-    """Params of ``StudentT(df, loc, scale)``: ``df`` and ``scale`` positive.
-
-    Examples:
-        >>> import jaxreparam as jr
-        >>> jr.student_t.init(df=3.0).log_df
-        Array(1.0986123, dtype=float32...)
-    """
-    return _bundle.from_natural(
-        StudentTParams, "student_t.init", df=df, loc=loc, scale=scale
-    )
-
-
 def sample(key: ArrayLike, params: StudentTParams, sample_shape=()) -> Array:
-    """Draws ``z = loc + scale n sqrt(df / (2 x))``, capped below the largest float.
-
-    Examples:
-        >>> import jax, jaxreparam as jr
-        >>> params = jr.student_t.init(df=4.0, loc=1.0, scale=2.0)
-        >>> jr.student_t.sample(jax.random.key(0), params, (3,)).shape
-        (3,)
-    """
+    """Draws ``z = loc + scale n sqrt(df / (2 x))``, capped below the largest float."""
     key, shape, dtype = _common.prepare(key, params, sample_shape, batch_shape(params))
     key_normal, key_gamma = jax.random.split(key)
     n = _common.draw(jax.random.normal, key_normal, shape, dtype)
@@ -128,6 +106,12 @@ def cdf(params: StudentTParams, z: ArrayLike) -> Array:
     return jnp.where(s > 0, 1 - tail, tail)
 
 
+_NATURAL = (
+    _bundle.positive("df"),
+    _bundle.real("loc", 0.0),
+    _bundle.positive("scale", 1.0),
+)
+_FUNCTIONS = sample, log_prob, entropy, mean, variance, cdf
 student_t = _bundle.family(
-    "student_t", StudentTParams, init, sample, log_prob, entropy, mean, variance, cdf
+    "student_t", StudentTParams, *_FUNCTIONS, natural_args=_NATURAL
 )

@@ -65,7 +65,6 @@ def init(
     ``high`` ``+inf``.
 
     Examples:
-        >>> import jaxreparam as jr
         >>> p = jr.truncated_normal.init(loc=0.0, scale=1.0, low=10.0)
         >>> round(float(jr.truncated_normal.mean(p)), 4)
         10.0981
@@ -233,7 +232,6 @@ def sample(key: ArrayLike, params: TruncatedNormalParams, sample_shape=()) -> Ar
     """Draws ``z = loc + scale Phi^{-1}(Phi(alpha) + u Z)`` in ``[low, high]``.
 
     Examples:
-        >>> import jax, jaxreparam as jr
         >>> p = jr.truncated_normal.init(low=-40.0, high=-39.0)
         >>> z = jr.truncated_normal.sample(jax.random.key(0), p, (1000,))
         >>> bool(jax.numpy.all((z >= -40.0) & (z <= -39.0)))

@@ -44,7 +44,6 @@ def init(*, low: ArrayLike = 0.0, high: ArrayLike = 1.0) -> UniformParams:
     NaN params, so NaN samples and densities.
 
     Examples:
-        >>> import jaxreparam as jr
         >>> jr.uniform.init(low=-1.0, high=1.0)
         UniformParams(low=Array(-1., dtype=float32...), log_width=Array(0.6931472, ...))
     """
@@ -68,13 +67,7 @@ def to_natural(params: UniformParams) -> dict[str, Array]:
 
 
 def sample(key: ArrayLike, params: UniformParams, sample_shape=()) -> Array:
-    """Draws ``z = low + (high - low) u`` with ``u ~ U[0, 1)``, in ``[low, high)``.
-
-    Examples:
-        >>> import jax, jaxreparam as jr
-        >>> jr.uniform.sample(jax.random.key(0), jr.uniform.init(), (3,)).shape
-        (3,)
-    """
+    """Draws ``z = low + (high - low) u`` with ``u ~ U[0, 1)``, in ``[low, high)``."""
     return icdf(params, _common.noise(_noise, key, params, sample_shape))
 
 

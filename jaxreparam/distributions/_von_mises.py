@@ -13,6 +13,7 @@ evaluated by Gauss-Legendre quadrature on a sample-dependent interval that never
 cancels (see :func:`_dz_dk`): within 5e-10 relative of finite differences of an
 independent quadrature CDF in float64 for concentrations from 1e-4 to 1e4, and
 within 1e-6 of float64 in float32 (tests/test_von_mises.py).
+Only ``loc`` modulo ``2 pi`` matters.
 Params store ``log_concentration``, so no optimizer step can make it negative.
 
 References:
@@ -63,21 +64,6 @@ class VonMisesParams(NamedTuple):
 
     loc: Array
     log_concentration: Array
-
-
-def init(*, loc: ArrayLike = 0.0, concentration: ArrayLike = 1.0) -> VonMisesParams:
-    """Params of ``VonMises(loc, concentration)``: ``loc`` real, ``k`` positive.
-
-    Only ``loc`` modulo ``2 pi`` matters.
-
-    Examples:
-        >>> import jaxreparam as jr
-        >>> jr.von_mises.init(loc=1.0, concentration=2.0)
-        VonMisesParams(loc=Array(1., ...), log_concentration=Array(0.6931472, ...))
-    """
-    return _bundle.from_natural(
-        VonMisesParams, "von_mises.init", loc=loc, concentration=concentration
-    )
 
 
 def _wrap(x: Array) -> Array:
@@ -254,7 +240,6 @@ def sample(key: ArrayLike, params: VonMisesParams, sample_shape=()) -> Array:
     """Draws ``z = wrap(loc + x)`` on ``[-pi, pi)``, with the implicit ``dz/dk``.
 
     Examples:
-        >>> import jax, jaxreparam as jr
         >>> params = jr.von_mises.init(loc=3.0, concentration=50.0)
         >>> z = jr.von_mises.sample(jax.random.key(0), params, (1000,))
         >>> bool(jax.numpy.all((z >= -3.1416) & (z < 3.1416)))
@@ -295,6 +280,8 @@ def cdf(params: VonMisesParams, z: ArrayLike) -> Array:
 
 # The tangent is dz itself (the density already divided out), hence no log_prob.
 _implicit_sample = implicit_sampler(_draw, cdf, cdf_jvp=_tangent)
+_NATURAL = _bundle.real("loc", 0.0), _bundle.positive("concentration", 1.0)
+_FUNCTIONS = sample, log_prob, entropy, cdf
 von_mises = _bundle.family(
-    "von_mises", VonMisesParams, init, sample, log_prob, entropy, cdf
+    "von_mises", VonMisesParams, *_FUNCTIONS, natural_args=_NATURAL
 )

@@ -7,6 +7,7 @@ Reparameterization: ``u ~ U(0, 1)``, ``e = -log1p(-u)`` (standard exponential),
 ``z = s e^(1/c) = s exp(log(e) / c)``. The uniform is drawn in ``[tiny, 1)``, so
 ``e`` lies in ``[tiny, ~16]`` (float32) and ``log(e)`` is finite: the gradient
 in ``c``, ``-z log(e) / c^2``, never becomes ``0 * inf``.
+``c = 1`` is the exponential with mean ``s``.
 Params store ``log_scale`` and ``log_concentration``.
 """
 
@@ -38,30 +39,8 @@ def _log_noise(key: jax.Array, shape: tuple[int, ...], dtype) -> Array:
     return jnp.log(-jnp.log1p(-u))
 
 
-def init(*, scale: ArrayLike = 1.0, concentration: ArrayLike) -> WeibullParams:
-    """Params of ``Weibull(scale, concentration)``, both finite and positive.
-
-    ``concentration = 1`` is the exponential with mean ``scale``.
-
-    Examples:
-        >>> import jaxreparam as jr
-        >>> jr.weibull.init(scale=1.0, concentration=2.0)
-        WeibullParams(log_scale=Array(0., ...), log_concentration=Array(0.6931472, ...))
-    """
-    return _bundle.from_natural(
-        WeibullParams, "weibull.init", scale=scale, concentration=concentration
-    )
-
-
 def sample(key: ArrayLike, params: WeibullParams, sample_shape=()) -> Array:
-    """Draws ``z = s (-log1p(-u))^(1/c)``, ``u ~ U(0, 1)``, with finite gradients.
-
-    Examples:
-        >>> import jax, jaxreparam as jr
-        >>> params = jr.weibull.init(scale=1.0, concentration=2.0)
-        >>> jr.weibull.sample(jax.random.key(0), params, (3,)).shape
-        (3,)
-    """
+    """Draws ``z = s (-log1p(-u))^(1/c)``, ``u ~ U(0, 1)``, with finite gradients."""
     log_e = _common.noise(_log_noise, key, params, sample_shape)
     return _location_scale.log_scale_power(params, log_e)
 
@@ -125,6 +104,6 @@ def icdf(params: WeibullParams, u: ArrayLike) -> Array:
     return _location_scale.log_scale_power(params, jnp.log(-jnp.log1p(-u)))
 
 
-_SAMPLING = init, sample, log_prob, sample_and_log_prob
-_CLOSED_FORMS = entropy, mean, variance, cdf, icdf
-weibull = _bundle.family("weibull", WeibullParams, *_SAMPLING, *_CLOSED_FORMS)
+_NATURAL = _bundle.positive("scale", 1.0), _bundle.positive("concentration")
+_FUNCTIONS = sample, log_prob, sample_and_log_prob, entropy, mean, variance, cdf, icdf
+weibull = _bundle.family("weibull", WeibullParams, *_FUNCTIONS, natural_args=_NATURAL)

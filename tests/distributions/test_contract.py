@@ -10,10 +10,14 @@ import pytest
 from jax.experimental import checkify
 
 import jaxreparam as jr
-from tests.registry import CASES
+from tests.registry import CASES, core_then_slow
 
 IDS = list(CASES)
 TRANSFORMS = {"eager": lambda f: f, "jit": jax.jit}
+
+#: For a check that compiles (jit, vmap, grad, checkify): every case, those not in
+#: ``registry.CORE`` marked slow.
+compiled = pytest.mark.parametrize("case", core_then_slow(IDS), indirect=True)
 
 
 @pytest.fixture(params=IDS)
@@ -71,6 +75,7 @@ def test_declared_natural_args_describe_init(case):
         assert 0 <= arg.event_ndims <= np.ndim(case.natural[arg.name]), arg
 
 
+@compiled
 @pytest.mark.parametrize("sample_shape", [(), (4,), (2, 3)])
 def test_shapes(case, sample_shape, key):
     params, batch, event = shapes(case)
@@ -84,6 +89,7 @@ def test_shapes(case, sample_shape, key):
     )
 
 
+@compiled
 def test_sample_and_log_prob_draws_like_sample(case, key):
     params, _, _ = shapes(case)
     z = case.family.sample(key, params, (5,))
@@ -91,6 +97,7 @@ def test_sample_and_log_prob_draws_like_sample(case, key):
     np.testing.assert_allclose(z, z2, rtol=1e-6, atol=1e-6)
 
 
+@compiled
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
 def test_dtype(case, dtype):
     with jax.enable_x64(dtype == jnp.float64):
@@ -108,6 +115,7 @@ def test_python_scalars_take_default_dtype(case):
     assert all(leaf.dtype == jnp.float32 for leaf in jax.tree.leaves(params))
 
 
+@compiled
 def test_jit_matches_eager(case):
     params, _, _ = shapes(case)
 
@@ -121,6 +129,7 @@ def test_jit_matches_eager(case):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+@compiled
 def test_vmap_over_keys_matches_loop(case):
     params, _, _ = shapes(case)
     keys = jax.random.split(jax.random.key(4), 3)
@@ -129,6 +138,7 @@ def test_vmap_over_keys_matches_loop(case):
     np.testing.assert_allclose(batched, looped, rtol=1e-6, atol=1e-6)
 
 
+@compiled
 def test_vmap_over_params(case, key):
     params, batch, event = shapes(case)
     stacked = jax.tree.map(lambda x: jnp.stack([x, x]), params)
@@ -137,6 +147,7 @@ def test_vmap_over_params(case, key):
     np.testing.assert_allclose(z[0], z[1], rtol=1e-6)
 
 
+@compiled
 @pytest.mark.parametrize("transform", TRANSFORMS)
 def test_gradients_finite(case, transform):
     def loss(params, key):
@@ -149,6 +160,7 @@ def test_gradients_finite(case, transform):
         assert jnp.all(jnp.isfinite(leaf))
 
 
+@compiled
 def test_natural_gradient_is_one_call_away(case, key):
     """``jax.grad`` through ``init`` gives gradients w.r.t. natural values."""
     if not case.family.reparameterized:
@@ -227,6 +239,7 @@ def test_init_rejects_shapes_that_do_not_broadcast(case):
         case.family.init(**nat)
 
 
+@compiled
 def test_invalid_values_under_jit_are_nan_not_plausible(case):
     """Without checking mode an invalid traced value gives NaN, never garbage."""
 
@@ -245,6 +258,7 @@ def test_invalid_values_under_jit_are_nan_not_plausible(case):
         assert jnp.all(jnp.isnan(lp)), overrides
 
 
+@compiled
 def test_checking_mode_names_the_argument_under_jit(case):
     f = jax.jit(lambda nat, key: case.family.sample(key, case.family.init(**nat)))
     for overrides, match in invalid_inputs(case):
@@ -256,6 +270,7 @@ def test_checking_mode_names_the_argument_under_jit(case):
     f(natural(case), jax.random.key(1))
 
 
+@compiled
 def test_optax_step_cannot_leave_the_domain(case):
     """A large step in any direction keeps every natural value valid."""
     params, _, _ = shapes(case)
@@ -288,6 +303,7 @@ def test_non_key_is_rejected(case):
         case.family.sample(jnp.zeros(2), params)
 
 
+@compiled
 def test_legacy_key_draws_like_typed_key(case):
     params, _, _ = shapes(case)
     typed = case.family.sample(jax.random.key(7), params, (3,))
@@ -295,6 +311,7 @@ def test_legacy_key_draws_like_typed_key(case):
     np.testing.assert_array_equal(typed, legacy)
 
 
+@compiled
 @pytest.mark.parametrize("transform", TRANSFORMS)
 def test_reused_key_is_rejected(case, transform):
     params, _, _ = shapes(case)

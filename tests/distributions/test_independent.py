@@ -107,7 +107,8 @@ def test_params_init_and_metadata_are_the_base():
     assert family.init is jr.rayleigh.init
     assert family.to_natural is jr.rayleigh.to_natural
     assert family.params_type is jr.RayleighParams
-    assert family.natural_args == jr.rayleigh.natural_args
+    # The base's arguments, their reinterpreted axes now event axes.
+    assert family.natural_args == (jr.rayleigh.natural_args[0]._replace(event_ndims=1),)
     assert family.reparameterized
     assert not jr.independent(jr.bernoulli, 1).reparameterized
     assert family.name == "independent(rayleigh, 1)"

@@ -14,9 +14,11 @@ import pytest
 import scipy.stats as st
 from scipy import integrate
 
-from tests.registry import CASES, FUNCTIONS
+from tests.registry import CASES, FUNCTIONS, core_then_slow
 
 UNIVARIATE = [name for name, case in CASES.items() if case.scipy is not None]
+#: For the Monte Carlo checks: ``registry.CORE`` in the default run, all when slow.
+monte_carlo = pytest.mark.parametrize("case", core_then_slow(UNIVARIATE), indirect=True)
 NUM_KS = 10_000
 NUM_GRAD = 20_000
 
@@ -81,6 +83,7 @@ def test_closed_forms_match_scipy(case, closed_form):
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
 
 
+@monte_carlo
 @pytest.mark.parametrize("transform", ["eager", "jit"])
 def test_samples_follow_the_cdf(case, transform):
     """One-sample KS test per batch element, p > 0.01 (1% false positives)."""
@@ -102,6 +105,7 @@ def test_samples_follow_the_cdf(case, transform):
         assert st.kstest(z[:, i], ref.cdf).pvalue > 0.01, i
 
 
+@monte_carlo
 def test_entropy_matches_monte_carlo(case):
     if not case.family.has("entropy"):
         pytest.skip("no closed-form entropy")
@@ -142,6 +146,7 @@ def _fourier_sin_expectation(ref):
     return right - left
 
 
+@monte_carlo
 @pytest.mark.parametrize("fn_name", list(FUNCTIONS))
 def test_pathwise_gradient_matches_reference(case, fn_name):
     """Monte Carlo ``grad E[f(z)]`` within 5 standard errors of the reference."""
