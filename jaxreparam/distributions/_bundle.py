@@ -75,12 +75,14 @@ def natural_init(name: str, params_type: type, args: tuple[base.NaturalArg, ...]
     where = f"{name}.init"
     empty = inspect.Parameter.empty
     signature = inspect.Signature(
-        inspect.Parameter(
-            a.name,
-            inspect.Parameter.KEYWORD_ONLY,
-            default=empty if a.default is None else a.default,
-        )
-        for a in args
+        [
+            inspect.Parameter(
+                a.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=empty if a.default is None else a.default,
+            )
+            for a in args
+        ]
     )
 
     def init(**natural: ArrayLike) -> Any:
