@@ -20,6 +20,7 @@ import jax.numpy as jnp
 
 from jaxreparam import _checks, base
 from jaxreparam.base import Array, ArrayLike, Family, register_family
+from jaxreparam.distributions import _guard
 
 #: The ``Family`` fields that are functions of the family's module.
 _FUNCTIONS = frozenset(Family._fields) - {
@@ -187,7 +188,8 @@ def family(name: str, params_type: type, *functions: Callable, **fields: Any) ->
         fields["sample_and_log_prob"] = _sample_then_log_prob(sample, log_prob)
     if "to_natural" not in fields:
         fields["to_natural"] = _default_to_natural(params_type, init)
-    return register_family(Family(name=name, params_type=params_type, **fields))
+    made = Family(name=name, params_type=params_type, **fields)
+    return register_family(made._replace(log_prob=_guard.log_prob(made)))
 
 
 def vector_family(*args: Any, **fields: Any) -> Family:
