@@ -84,8 +84,20 @@ def is_concrete(x: Any) -> bool:
 # Keys and shapes.
 
 
-def check_key(key: Any, name: str = "key") -> jax.Array:
-    """Accepts one typed key (``jax.random.key``) or one legacy uint32 key."""
+#: What a key-taking function's call looks like, for the errors of :func:`check_key`.
+KEY_FIRST = (
+    "the key comes first: sample(key, params, sample_shape), as in "
+    "sample_and_log_prob and every estimator and objective (key, params, family, ...)"
+)
+
+
+def check_key(key: Any, name: str = "key", usage: str = KEY_FIRST) -> jax.Array:
+    """Accepts one typed key (``jax.random.key``) or one legacy uint32 key.
+
+    Anything else raises a ``TypeError`` saying what was given; params (a
+    ``NamedTuple``, any other pytree or a float array) are taken for swapped
+    arguments and the error says ``usage``: where the key goes.
+    """
     if isinstance(key, jax.Array) and jax.dtypes.issubdtype(
         key.dtype, jax.dtypes.prng_key
     ):
@@ -97,10 +109,7 @@ def check_key(key: Any, name: str = "key") -> jax.Array:
         return key
     dtype = getattr(key, "dtype", None)
     if dtype != jnp.uint32:
-        raise TypeError(
-            f"{name} must be a PRNG key from jax.random.key (or a legacy "
-            f"jax.random.PRNGKey), got {type(key).__name__} with dtype {dtype}"
-        )
+        raise TypeError(_not_a_key(key, name, usage))
     expected = _legacy_key_shape()
     if key.shape != expected:
         if key.shape[-len(expected) :] == expected:
@@ -112,6 +121,30 @@ def check_key(key: Any, name: str = "key") -> jax.Array:
             f"{name} has shape {key.shape}, but a legacy PRNG key has shape {expected}"
         )
     return key
+
+
+def _not_a_key(value: Any, name: str, usage: str) -> str:
+    """The message for a ``value`` that is no key: what it is, what to do."""
+    expected = "where a PRNG key was expected"
+    make = "make one with jax.random.key(seed)"
+    if isinstance(value, bool | int | np.integer):
+        return f"{name}: got the int {value!r} {expected}; {make}"
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a NamedTuple
+        return f"{name}: got {type(value).__name__} {expected} - {usage}"
+    if isinstance(value, dict | list | tuple):
+        return f"{name}: got a {type(value).__name__} (params?) {expected} - {usage}"
+    dtype = getattr(value, "dtype", None)
+    if isinstance(value, float) or (
+        dtype is not None and jnp.issubdtype(dtype, jnp.inexact)
+    ):
+        shape = f" of shape {tuple(np.shape(value))}" if np.ndim(value) else ""
+        kind = type(value).__name__ if dtype is None else f"{dtype} array{shape}"
+        return f"{name}: got a {kind} (params?) {expected} - {usage}"
+    return (
+        f"{name} must be a PRNG key from jax.random.key (or a legacy "
+        f"jax.random.PRNGKey), got {type(value).__name__} with dtype {dtype}; "
+        f"{make}"
+    )
 
 
 @functools.cache

@@ -22,6 +22,7 @@ import jax
 
 from jaxreparam.base import Array, ArrayLike, Bijector, Family
 from jaxreparam.bijectors._chain import check_bijector, sum_trailing
+from jaxreparam.distributions import _guard
 
 
 class TransformedParams(NamedTuple):
@@ -135,7 +136,7 @@ def transformed(base: Family, bijector: Bijector) -> Family:
         shape = bijector.forward_shape(full)
         return jax.tree.map(lambda s: tuple(s[num_batch:]), shape, is_leaf=_is_shape)
 
-    return Family(
+    made = Family(
         name=f"transformed({base.name}, {bijector.name})",
         params_type=TransformedParams,
         init=init,
@@ -147,3 +148,4 @@ def transformed(base: Family, bijector: Bijector) -> Family:
         event_shape=event_shape,
         reparameterized=base.reparameterized,
     )
+    return _guard.guard(made)

@@ -21,6 +21,7 @@ from typing import Any
 import jax.numpy as jnp
 
 from jaxreparam.base import Array, Family
+from jaxreparam.distributions import _guard
 
 _MADE: dict[tuple[Family, int], Family] = {}
 
@@ -149,5 +150,5 @@ def independent(family: Family, reinterpreted_batch_ndims: int) -> Family:
         ),
         **optional,
     )
-    _MADE[family, ndims] = made
-    return made
+    _MADE[family, ndims] = _guard.guard(made)
+    return _MADE[family, ndims]

@@ -111,6 +111,7 @@ def measure_valued(
         Pflug, "Sampling derivatives of probabilities", Computing 42, 1989.
     """
     where = "estimators.measure_valued"
+    key = _checks.check_key(key)  # first: swapped (params, key) get its error
     num_samples = _common.check_num_samples(where, num_samples)
     if family.name not in _GAUSSIANS:
         raise ValueError(
@@ -122,7 +123,6 @@ def measure_valued(
     loc = jnp.broadcast_to(getattr(params, loc_name), shape)
     log_scale = jnp.broadcast_to(getattr(params, log_scale_name), shape)
     size = math.prod(shape)
-    key = _checks.check_key(key)
     dtype = jnp.result_type(*params)
     rayleigh, maxwell, uniform = _noise(key, (num_samples, size), dtype)
 
