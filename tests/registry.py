@@ -459,7 +459,12 @@ KL_CASES.append(
 # univariate scipy checks skip them; distributions/test_discrete.py checks them instead.
 CASES.update(
     {
-        "bernoulli": Case(jr.bernoulli, {"logits": _a(0.3, -1.2)}),
+        "bernoulli": Case(  # logits of +-inf are the probabilities 1 and 0
+            jr.bernoulli,
+            {"logits": _a(0.3, -1.2)},
+            upper_bounds=("logits",),
+            lower_bounds=("logits",),
+        ),
         "categorical": Case(
             jr.categorical,
             {"logits": np.array([[0.5, -1.0, 0.2], [0.0, 1.5, -0.3]])},

@@ -8,11 +8,24 @@ Draws are one-hot vectors of the params' float dtype (as TFP's
 ``OneHotCategorical``), event shape ``(K,)``: the mean is then the probability
 vector, ``f`` takes a draw as it would take a relaxed one (the Concrete
 relaxation of ``RelaxedOneHotCategorical`` lives in the same space), and
-``jnp.argmax(z, -1)`` gives the index. A discrete draw has no pathwise gradient:
-``reparameterized=False``, so ``estimators.pathwise`` refuses it; use the score
-function, REBAR or RELAX. Params store ``logits`` of shape
-``batch_shape + (K,)``; every real value is valid, and adding a constant along
-the last axis changes nothing.
+``jnp.argmax(z, -1)`` gives the index.
+
+``log_prob`` takes either form of a value, told apart by its dtype: **integer
+labels** (any integer dtype, shape ``sample_shape + batch_shape``, values in
+``0 .. K-1``: the convention of ``jax.random.categorical``, numpyro, TFP and
+distrax) or **one-hot vectors** (a float or bool dtype, trailing axis ``K``).
+A label out of range, a float vector that is not one-hot or a trailing axis
+of another length is an error: eagerly a ``ValueError`` naming the shape or
+value, under ``jax.jit`` NaN, and in checking mode (``jr.checking()``) a raise.
+
+Closed boundaries: a class may have probability 0 (``probs`` 0, ``logits``
+``-inf``; at least one class per row must be possible); its draws never pick
+it, its ``log_prob`` is ``-inf`` and every gradient stays finite.
+
+A discrete draw has no pathwise gradient: ``reparameterized=False``, so
+``estimators.pathwise`` refuses it; use the score function, REBAR or RELAX.
+Params store ``logits`` of shape ``batch_shape + (K,)``; adding a constant
+along the last axis changes nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +34,8 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+from jax.experimental import checkify
 
 from jaxreparam import _checks
 from jaxreparam.base import Array, ArrayLike
@@ -33,27 +48,68 @@ class CategoricalParams(NamedTuple):
     logits: Array
 
 
+@jax.custom_jvp
+def _log(probs: Array) -> Array:
+    """``log(p)``: ``-inf`` at ``p = 0``."""
+    return jnp.log(probs)
+
+
+@_log.defjvp
+def _log_jvp(primals, tangents):
+    """``dp / p``, held finite at ``p = 0``.
+
+    The derivative is infinite there and what multiplies it downstream (the
+    class's softmax weight) is 0: the product is taken as 0, not ``0 * inf =
+    NaN``. So a class of probability exactly 0 gets no gradient through
+    ``probs`` (its one-sided derivative, ``-1 / sum(probs)`` for the other
+    classes' log-probabilities, is lost), as a saturated unit gets none.
+    """
+    (p,), (dp,) = primals, tangents
+    return _log(p), dp / jnp.maximum(p, jnp.finfo(p.dtype).tiny)
+
+
+def _some_possible(logits):
+    """Each row has a class of positive probability (a finite max)."""
+    return jnp.isfinite(jnp.max(logits, axis=-1, keepdims=True)) & (logits < jnp.inf)
+
+
 def init(
     *, logits: ArrayLike | None = None, probs: ArrayLike | None = None
 ) -> CategoricalParams:
-    """Params of ``Categorical`` from finite ``logits`` or positive ``probs``.
+    """Params of ``Categorical`` from its ``logits`` or its ``probs``.
 
     Either has shape ``batch_shape + (K,)`` (a scalar is one category) and is
-    normalized along its last axis (``logits = log(probs)``).
+    normalized along its last axis (``logits = log(probs)``). ``probs`` are
+    finite and non-negative, ``logits`` in ``[-inf, inf)``: a class may have
+    probability 0, but every row needs one of positive probability.
 
     Examples:
-        >>> params = jr.categorical.init(probs=[0.25, 0.75])
+        >>> params = jr.categorical.init(probs=[0.25, 0.75, 0.0])
         >>> jr.categorical.mean(params).round(4)
-        Array([0.25, 0.75], dtype=float32)
+        Array([0.25, 0.75, 0.  ], dtype=float32)
     """
     where = "categorical.init"
     if (logits is None) == (probs is None):
         raise ValueError(f"{where}: give exactly one of logits or probs")
     if probs is not None:
-        logits = jnp.log(_checks.positive(where, "probs", probs))
+        probs = _checks.as_float(where, "probs", probs)
+        probs = _checks.check_value(
+            where, "probs", probs, lambda p: (p >= 0) & (p < jnp.inf), "finite, >= 0"
+        )
+        name, logits = "probs", _log(probs)
     else:
-        logits = _checks.real(where, "logits", logits)
-    return CategoricalParams(logits[None] if logits.ndim == 0 else logits)
+        name, logits = "logits", _checks.as_float(where, "logits", logits)
+    logits = logits[None] if logits.ndim == 0 else logits
+    return CategoricalParams(
+        _checks.check_value(
+            where,
+            name,
+            logits,
+            _some_possible,
+            "such that every row has a class of positive probability"
+            + (" (logits below +inf)" if name == "logits" else ""),
+        )
+    )
 
 
 batch_shape = _bundle.vector_batch_shape
@@ -79,21 +135,75 @@ def sample(key: ArrayLike, params: CategoricalParams, sample_shape=()) -> Array:
     return jnp.where(invalid, jnp.nan, z)
 
 
+def _labels_log_prob(log_p: Array, labels: Array) -> Array:
+    """``log_p[..., label]`` for integer labels, NaN (or raise) out of range."""
+    size = log_p.shape[-1]
+    _checks.broadcast_shapes(
+        "categorical.log_prob", z=labels.shape, batch_shape=log_p.shape[:-1]
+    )
+    in_range = (labels >= 0) & (labels < size)
+    _check_z(in_range, labels, f"integer labels in 0 .. {size - 1}")
+    shape = jnp.broadcast_shapes(labels.shape, log_p.shape[:-1])
+    index = jnp.broadcast_to(jnp.clip(labels, 0, size - 1), shape)[..., None]
+    log_p = jnp.broadcast_to(log_p, shape + (size,))
+    value = jnp.take_along_axis(log_p, index, axis=-1)[..., 0]
+    return jnp.where(in_range, value, jnp.nan)
+
+
+def _check_z(valid: Array, z: Array, requirement: str) -> None:
+    """A ``ValueError`` eagerly, or a checkify check, where ``valid`` is False."""
+    where = "categorical.log_prob"
+    if _checks.is_concrete(valid):
+        bad = ~np.asarray(valid)
+        if bad.any():
+            index = tuple(int(i) for i in np.argwhere(bad)[0])
+            value = np.asarray(z)[index]
+            raise ValueError(
+                f"{where}: z must be {requirement}, got {value} at index {index} "
+                f"(z of shape {z.shape})"
+            )
+    elif _checks._CHECKING.value:
+        checkify.check(jnp.all(valid), f"{where}: z must be {requirement}")
+
+
 def log_prob(params: CategoricalParams, z: ArrayLike) -> Array:
-    """``<z, log_softmax(logits)>`` for one-hot ``z``; ``-inf`` off the one-hots."""
-    z = jnp.asarray(z)
+    """``log q(z)`` of integer labels or one-hot vectors (see the module).
+
+    Integer ``z``: ``log_softmax(logits)[z]``, of shape ``z``'s broadcast with
+    the batch. Float (or bool) ``z``: ``<z, log_softmax(logits)>`` over the
+    trailing axis of length ``K``. Invalid values raise eagerly and are NaN
+    under jit; a label of a class of probability 0 has ``log_prob = -inf``.
+
+    Examples:
+        >>> params = jr.categorical.init(probs=[0.5, 0.5, 0.0])
+        >>> jr.categorical.log_prob(params, jnp.array([0, 2]))
+        Array([-0.6931472,       -inf], dtype=float32)
+        >>> jr.categorical.log_prob(params, jnp.array([1.0, 0.0, 0.0]))
+        Array(-0.6931472, dtype=float32)
+    """
     log_p = jax.nn.log_softmax(params.logits, axis=-1)
+    z = jnp.asarray(z)
+    if jnp.issubdtype(z.dtype, jnp.integer):
+        return _labels_log_prob(log_p, z)
+    size = log_p.shape[-1]
+    if z.shape[-1:] != (size,):
+        raise ValueError(
+            f"categorical.log_prob: z must be integer labels, or one-hot vectors "
+            f"whose last axis has the {size} categories, got a {z.dtype} z of "
+            f"shape {z.shape}"
+        )
     one_hot = jnp.all((z == 0) | (z == 1), axis=-1) & (jnp.sum(z, axis=-1) == 1)
-    keep = one_hot | jnp.any(jnp.isnan(z), axis=-1)  # NaN in stays NaN out
-    first = jax.nn.one_hot(0, log_p.shape[-1], dtype=log_p.dtype)
-    value = jnp.sum(jnp.where(keep[..., None], z, first) * log_p, axis=-1)
-    return jnp.where(keep | jnp.isnan(value), value, -jnp.inf)
+    valid = one_hot | jnp.any(jnp.isnan(z), axis=-1)  # NaN in stays NaN out
+    _check_z(valid, z, "one-hot along its last axis (or integer labels)")
+    value = jnp.sum(jnp.where(z == 0, 0, z * log_p), axis=-1)
+    return jnp.where(valid, value, jnp.nan)
 
 
 def entropy(params: CategoricalParams) -> Array:
-    """``-sum_k p_k log p_k``, of the batch shape."""
+    """``-sum_k p_k log p_k``, of the batch shape (``0 log 0 = 0``)."""
     log_p = jax.nn.log_softmax(params.logits, axis=-1)
-    return -jnp.sum(jnp.exp(log_p) * log_p, axis=-1)
+    p = jnp.exp(log_p)
+    return -jnp.sum(jnp.where(p > 0, p * log_p, 0), axis=-1)
 
 
 def mean(params: CategoricalParams) -> Array:

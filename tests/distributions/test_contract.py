@@ -195,6 +195,8 @@ def invalid_inputs(case):
     out = []
     for name in case.natural:
         out.append(({name: np.nan}, name))
+        if name in case.upper_bounds and name in case.lower_bounds:
+            continue  # both infinities valid (Bernoulli logits: p = 0 and 1)
         out.append(({name: -np.inf if name in case.upper_bounds else np.inf}, name))
     for name in case.positive:
         out.append(({name: -1.0}, name))

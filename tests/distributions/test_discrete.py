@@ -48,8 +48,13 @@ def test_bernoulli_probs_and_logits_agree():
         LOGITS,
         rtol=1e-5,
     )
-    with pytest.raises(ValueError, match="probs"):
-        jr.bernoulli.init(probs=1.0)
+    assert jr.bernoulli.init(probs=1.0).logits == np.inf  # the closed ends
+    assert jr.bernoulli.init(probs=0.0).logits == -np.inf
+    for bad in (1.5, -0.1, np.nan):
+        with pytest.raises(ValueError, match=r"probs must be in \[0, 1\]"):
+            jr.bernoulli.init(probs=bad)
+    with pytest.raises(ValueError, match="logits must be not NaN"):
+        jr.bernoulli.init(logits=np.nan)
     with pytest.raises(ValueError, match="not both"):
         jr.bernoulli.init(logits=0.0, probs=0.5)
 
@@ -72,8 +77,12 @@ def test_categorical_matches_scipy():
             jr.categorical.entropy(params), st.entropy(probs, axis=-1), rtol=1e-12
         )
         np.testing.assert_allclose(jr.categorical.mean(params), probs, rtol=1e-12)
-        off = np.array([[1.0, 1.0, 0.0, 0.0], [0.5, 0.5, 0.0, 0.0]])
-        assert np.all(jr.categorical.log_prob(params, off) == -np.inf)
+        off = np.array([[1.0, 0.0, 0.0, 0.0], [0.5, 0.5, 0.0, 0.0]])
+        with pytest.raises(
+            ValueError, match=r"one-hot.*\[0.5 0.5 0.  0. \] at index \(1,\)"
+        ):
+            jr.categorical.log_prob(params, off)
+        assert np.isnan(jax.jit(jr.categorical.log_prob)(params, off)[1])
 
 
 def test_categorical_probs_are_normalized_and_one_needed():
@@ -82,8 +91,11 @@ def test_categorical_probs_are_normalized_and_one_needed():
     np.testing.assert_allclose(jr.categorical.mean(params), [0.25, 0.75], rtol=1e-6)
     with pytest.raises(ValueError, match="exactly one"):
         jr.categorical.init()
-    with pytest.raises(ValueError, match="probs"):
-        jr.categorical.init(probs=np.array([0.5, 0.0]))
+    for bad in ([0.0, 0.0], [0.5, -0.1], [0.5, np.inf], [0.5, np.nan]):
+        with pytest.raises(ValueError, match="probs"):
+            jr.categorical.init(probs=np.array(bad))
+    params = jr.categorical.init(probs=np.array([0.5, 0.0]))  # a class can be 0
+    np.testing.assert_array_equal(jr.categorical.mean(params), [1.0, 0.0])
 
 
 def test_bernoulli_frequencies(key):
