@@ -21,6 +21,10 @@ from jaxreparam.distributions._beta import BetaParams, beta
 from jaxreparam.distributions._categorical import CategoricalParams, categorical
 from jaxreparam.distributions._cauchy import CauchyParams, cauchy
 from jaxreparam.distributions._chi2 import Chi2Params, chi2
+from jaxreparam.distributions._continuous_bernoulli import (
+    ContinuousBernoulliParams,
+    continuous_bernoulli,
+)
 from jaxreparam.distributions._dirichlet import DirichletParams, dirichlet
 from jaxreparam.distributions._exponential import ExponentialParams, exponential
 from jaxreparam.distributions._gamma import GammaParams, gamma
@@ -76,6 +80,7 @@ __all__ = [
     "CategoricalParams",
     "CauchyParams",
     "Chi2Params",
+    "ContinuousBernoulliParams",
     "DirichletParams",
     "ExponentialParams",
     "GammaParams",
@@ -107,6 +112,7 @@ __all__ = [
     "categorical",
     "cauchy",
     "chi2",
+    "continuous_bernoulli",
     "dirichlet",
     "entropy",
     "exponential",
