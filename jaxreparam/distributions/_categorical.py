@@ -203,7 +203,8 @@ def entropy(params: CategoricalParams) -> Array:
     """``-sum_k p_k log p_k``, of the batch shape (``0 log 0 = 0``)."""
     log_p = jax.nn.log_softmax(params.logits, axis=-1)
     p = jnp.exp(log_p)
-    return -jnp.sum(jnp.where(p > 0, p * log_p, 0), axis=-1)
+    log_p = jnp.where(p > 0, log_p, 0)  # 0 log 0 = 0, with finite gradients
+    return -jnp.sum(p * log_p, axis=-1)
 
 
 def mean(params: CategoricalParams) -> Array:
