@@ -46,6 +46,7 @@ WORKLOADS = {
     "IWAE step": "benchmarks.iwae",
     "fit loop": "benchmarks.fit_loop_rows",
     "score-function gradient": "benchmarks.estimator_rows",
+    "Bernoulli log-likelihood": "benchmarks.bernoulli",
 }
 
 MODES = {
