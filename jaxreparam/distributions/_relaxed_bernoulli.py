@@ -18,6 +18,12 @@ computed through the logit ``x = log z - log1p(-z)``, which is
 Params store ``logits`` and ``log_temperature``: the temperature is a learnable
 parameter that no optimizer step can make negative.
 
+Range: ``logits`` finite, so the probability ``sigmoid(logits)`` lies strictly
+inside ``(0, 1)``. At a probability of exactly 0 or 1 the relaxed variable is the
+point mass at 0 or 1, which has no density on ``(0, 1)``: ``init`` refuses an
+infinite logit like any bad value (a ``ValueError`` eagerly, NaN under jit, a
+raise in checking mode). ``jr.bernoulli`` takes those ends.
+
 Low temperatures: in float32 a sample whose logit exceeds about 17 in absolute
 value rounds to exactly 0 or 1, off the open support, where ``log_prob`` is
 ``-inf`` (and ``log1p(-z)`` loses precision well before). As Maddison et al.

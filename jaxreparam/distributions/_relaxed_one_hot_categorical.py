@@ -20,6 +20,13 @@ Params store ``logits`` (shape ``batch_shape + (K,)``; event shape ``(K,)``) and
 ``log_temperature`` (broadcasting with ``batch_shape``), so the temperature is a
 learnable parameter that no optimizer step can make negative.
 
+Range: ``logits`` finite, every class of positive probability. A class of
+probability 0 would put the relaxed draw on a face of the simplex, where the
+density above (with respect to Lebesgue measure on ``K - 1`` coordinates) does
+not exist; ``init`` refuses an infinite logit like any bad value (a
+``ValueError`` eagerly, NaN under jit, a raise in checking mode).
+``jr.categorical`` takes zero-probability classes.
+
 ``jr.straight_through(jr.relaxed_one_hot_categorical)`` draws ``one_hot(argmax z)``
 forward and the relaxed gradient backward (Jang et al. 2017).
 
