@@ -136,8 +136,10 @@ def _log1p(w: Array) -> Array:
 
     XLA's float64 ``log1p`` on CPU is off by up to 120 eps for ``w`` in about
     ``[-0.4142, -0.3645]``; there ``1 + w`` has an error of at most eps/4, and
-    ``log(1 + w)`` is within 2 eps.
+    ``log(1 + w)`` is within 2 eps. Its float32 ``log1p`` is within 1.7 eps.
     """
+    if w.dtype != jnp.float64:
+        return jnp.log1p(w)
     mid = (w > -0.5) & (w < -0.25)
     return jnp.where(mid, jnp.log(1 + w), jnp.log1p(w))
 

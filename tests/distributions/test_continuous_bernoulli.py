@@ -29,21 +29,33 @@ class _ContinuousBernoulliReference(st.rv_continuous):
     """Continuous Bernoulli(lam = expit(logits)) from the paper's formulas.
 
     Density ``C(lam) lam^x (1 - lam)^(1 - x)`` with
-    ``C = 2 artanh(1 - 2 lam) / (1 - 2 lam)``, CDF
+    ``C = 2 artanh(d) / d``, ``d = 1 - 2 lam`` (``= -tanh(logits / 2)``), CDF
     ``(lam^x (1 - lam)^(1 - x) + lam - 1) / (2 lam - 1)``, quantile
     ``log1p(q (2 lam - 1) / (1 - lam)) / log(lam / (1 - lam))`` (the uniform at
     ``lam = 1/2``); moments and entropy by scipy's generic quadrature.
+
+    The log-density is written ``x log1p(-d) + (1 - x) log1p(d) + log(C / 2)``
+    (``2 lam = 1 - d``), with ``artanh(d) / d - 1 = sum_k d^2k / (2k + 1)`` for
+    ``|d| < 0.1``, so that near ``lam = 1/2``, where it is close to 0, it keeps
+    its relative accuracy (``log C + log lam`` cancels there).
     """
 
     def _argcheck(self, logits):
         return np.isfinite(logits)
 
+    def _logpdf(self, x, logits):
+        d = -np.tanh(logits / 2)
+        small = np.abs(d) < 0.1
+        d_small = np.where(small, d, 0.0)
+        series = sum(d_small ** (2 * k) / (2 * k + 1) for k in range(1, 13))
+        d_large = np.where(small, 0.5, d)
+        log_half_c = np.where(
+            small, np.log1p(series), np.log(np.arctanh(d_large) / d_large)
+        )
+        return x * np.log1p(-d) + (1 - x) * np.log1p(d) + log_half_c
+
     def _pdf(self, x, logits):
-        lam = special.expit(logits)
-        half = lam == 0.5
-        d = np.where(half, 1.0, 1 - 2 * lam)
-        c = np.where(half, 2.0, 2 * np.arctanh(d) / d)
-        return c * lam**x * (1 - lam) ** (1 - x)
+        return np.exp(self._logpdf(x, logits))
 
     def _cdf(self, x, logits):
         lam = special.expit(logits)
