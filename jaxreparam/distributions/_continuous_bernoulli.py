@@ -75,9 +75,8 @@ def _series_coefficients() -> list[Fraction]:
     """``c_k = B_2k / (2k (2k)!)`` for ``k = 1..24``: ``S(eta) = sum c_k eta^2k``."""
     bernoulli = [Fraction(1)]  # B_0, B_1, ... by sum_j C(m + 1, j) B_j = 0
     for m in range(1, 49):
-        bernoulli.append(
-            -sum(comb(m + 1, j) * bernoulli[j] for j in range(m)) / (m + 1)
-        )
+        total = sum((comb(m + 1, j) * b for j, b in enumerate(bernoulli)), Fraction())
+        bernoulli.append(-total / (m + 1))
     return [bernoulli[2 * k] / (2 * k * factorial(2 * k)) for k in range(1, 25)]
 
 
