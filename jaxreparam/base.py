@@ -84,16 +84,27 @@ class NaturalArg(NamedTuple):
             shape.
         default: the value ``init`` takes when the argument is not given;
             ``None``: it must be given.
+        range: the documented range ``(low, high)``, a closed interval inside
+            the domain in which the family guarantees finite samples,
+            log-densities and gradients in float32 and float64 (with the other
+            arguments at moderate values: extremes of several arguments at once
+            can still overflow); ``init`` treats a value in the domain but outside
+            the range like any invalid value. For ``"lower_cholesky"`` it bounds
+            the diagonal. ``None``: every value of the domain.
 
     Examples:
-        >>> jr.NaturalArg("scale", "positive", default=1.0)  # finite, positive
-        NaturalArg(name='scale', domain='positive', event_ndims=0, default=1.0)
+        >>> arg = jr.NaturalArg("scale", "positive", default=1.0)
+        >>> arg.domain, arg.range  # finite and positive, every such value
+        ('positive', None)
+        >>> jr.normal.natural_args[1].range  # the scales the normal family takes
+        (1e-30, 1e+30)
     """
 
     name: str
     domain: str = "real"
     event_ndims: int = 0
     default: float | None = None
+    range: tuple[float, float] | None = None
 
 
 class Family(NamedTuple):

@@ -72,6 +72,7 @@ CASES: dict[str, Case] = {
         {"low": _a(0.5, -1.0), "high": _a(2.0, 0.3)},
         scipy=lambda low, high: st.uniform(low, high - low),
         invalid=(({"low": 5.0, "high": 1.0}, "high"),),
+        ordered=("low", "high"),
     ),
     "weibull": Case(
         jr.weibull,
@@ -226,8 +227,6 @@ CASES.update(
                 "scale": np.array([[0.7, 1.2, 0.5], [1.0, 0.4, 0.8]]),
             },
             scipy=_normal_mixture,
-            positive=("scale",),
-            params_event_ndims=(("mixture_logits", 1), ("loc", 1), ("scale", 1)),
         ),
         # A mixture of three diagonal Gaussians on R^2 (loc, scale: batch + (D, K)).
         "mixture_independent_normal": Case(
@@ -237,7 +236,6 @@ CASES.update(
                 "loc": np.array([[[-1.5, 0.5, 2.0], [1.0, -1.0, 0.0]]] * 2),
                 "scale": np.array([[[0.7, 1.2, 0.5], [1.0, 0.4, 0.8]]] * 2),
             },
-            positive=("scale",),
         ),
         # temperature first: the generic broadcast check concatenates the first
         # argument; temperatures below and above 1 (density singular / not at ends).
@@ -379,7 +377,6 @@ CASES.update(
         "multivariate_normal_diag": Case(
             jr.multivariate_normal_diag,
             _MVN["diag"],
-            positive=("scale_diag",),
             invalid=(({"scale_diag": _a(1.0, -1.0, 1.0)}, "scale_diag"),),
         ),
         "multivariate_normal_tril": Case(
@@ -394,7 +391,6 @@ CASES.update(
         "multivariate_normal_low_rank": Case(
             jr.multivariate_normal_low_rank,
             _MVN["low_rank"],
-            positive=("cov_diag",),
             invalid=(
                 ({"cov_diag": _a(1.0, 0.0, 1.0)}, "cov_diag"),
                 ({"cov_factor": _FACTOR_INF}, "cov_factor"),
@@ -438,10 +434,8 @@ CASES.update(
             scipy=lambda loc, scale, low, high: st.truncnorm(
                 (low - loc) / scale, (high - loc) / scale, loc=loc, scale=scale
             ),
-            positive=("scale",),
             invalid=(({"low": 3.0}, "low"), ({"high": -np.inf}, "high")),
-            upper_bounds=("high",),
-            lower_bounds=("low",),
+            ordered=("low", "high"),
         ),
     }
 )
@@ -515,12 +509,10 @@ CASES.update(
         "dirichlet": Case(
             jr.dirichlet,
             {"concentration": np.array([[0.5, 1.5, 2.0], [3.0, 0.7, 1.2]])},
-            positive=("concentration",),
         ),
         "log_dirichlet": Case(
             jr.log_dirichlet,
             {"concentration": np.array([[0.5, 1.5, 2.0], [3.0, 0.7, 1.2]])},
-            positive=("concentration",),
         ),
     }
 )
@@ -579,7 +571,6 @@ CASES.update(
         "independent_multivariate_normal_diag": Case(
             jr.independent(jr.multivariate_normal_diag, 1),
             _MVN["diag"],
-            positive=("scale_diag",),
             invalid=(({"scale_diag": _a(1.0, -1.0, 1.0)}, "scale_diag"),),
         ),
     }

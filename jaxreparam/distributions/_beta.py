@@ -92,6 +92,9 @@ def cdf(params: BetaParams, z: ArrayLike) -> Array:
     return betainc(c1, c0, jnp.clip(z, 0, 1))
 
 
-_NATURAL = _bundle.positive("concentration1"), _bundle.positive("concentration0")
+_NATURAL = (
+    _bundle.positive("concentration1", range=(1e-10, 1e30)),
+    _bundle.positive("concentration0", range=(1e-10, 1e30)),
+)
 _FUNCTIONS = sample, log_prob, entropy, mean, variance, cdf
 beta = _bundle.family("beta", BetaParams, *_FUNCTIONS, natural_args=_NATURAL)

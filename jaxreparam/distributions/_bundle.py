@@ -46,6 +46,12 @@ def from_natural(params_type: type, where: str, **natural: ArrayLike) -> Any:
         )
         for name, value in natural.items()
     }
+    return _store(params_type, where, checked)
+
+
+def _store(params_type: type, where: str, checked: dict[str, Array]) -> Any:
+    """:func:`from_natural` of values already checked."""
+    fields = params_type._fields
     if len(checked) > 1:
         _checks.broadcast_shapes(where, **{k: v.shape for k, v in checked.items()})
         checked = dict(zip(checked, _checks.same_dtype(*checked.values()), strict=True))
@@ -57,21 +63,75 @@ def from_natural(params_type: type, where: str, **natural: ArrayLike) -> Any:
     )
 
 
-def real(name: str, default: float | None = None) -> base.NaturalArg:
-    """A natural argument taking any finite value, stored as itself."""
-    return base.NaturalArg(name, "real", default=default)
+def real(
+    name: str,
+    default: float | None = None,
+    *,
+    range: tuple[float, float] | None = None,
+    event_ndims: int = 0,
+) -> base.NaturalArg:
+    """A natural argument taking finite values (in ``range``), stored as itself."""
+    return base.NaturalArg(name, "real", event_ndims, default, range)
 
 
-def positive(name: str, default: float | None = None) -> base.NaturalArg:
+def positive(
+    name: str,
+    default: float | None = None,
+    *,
+    range: tuple[float, float] | None = None,
+    event_ndims: int = 0,
+) -> base.NaturalArg:
     """A natural argument taking finite positive values, stored as its log."""
-    return base.NaturalArg(name, "positive", default=default)
+    return base.NaturalArg(name, "positive", event_ndims, default, range)
+
+
+def describe(arg: base.NaturalArg) -> str:
+    """What ``init`` accepts for ``arg``: its domain, and its documented range."""
+    if arg.range is None:
+        return base.DOMAINS[arg.domain]
+    low, high = arg.range
+    what = "diagonal " if arg.domain == "lower_cholesky" else ""
+    return f"{base.DOMAINS[arg.domain]}, {what}in [{low:g}, {high:g}]"
+
+
+def in_range(
+    where: str, arg: base.NaturalArg, value: Array, name: str | None = None
+) -> Array:
+    """``value`` (already checked for ``arg``'s domain) checked for its range.
+
+    A value outside ``arg.range`` is treated like any invalid value
+    (``_checks.check_value``): an eager ``ValueError`` naming ``name`` (default
+    ``arg.name``), the value and the range; NaN under jit; a ``checkify`` error
+    in checking mode. ``value`` itself when the argument has no range.
+    """
+    if arg.range is None:
+        return value
+    low, high = arg.range
+    return _checks.check_value(
+        where,
+        arg.name if name is None else name,
+        value,
+        lambda x: (x >= low) & (x <= high),
+        f"in [{low:g}, {high:g}], its documented range",
+    )
+
+
+def check(where: str, arg: base.NaturalArg, value: ArrayLike) -> Array:
+    """``value`` of ``arg`` (domain ``"real"`` or ``"positive"``) checked.
+
+    A float in the domain (``_checks.real`` or ``_checks.positive``), then in
+    the documented range (:func:`in_range`).
+    """
+    domain_check = {"real": _checks.real, "positive": _checks.positive}[arg.domain]
+    return in_range(where, arg, domain_check(where, arg.name, value))
 
 
 def natural_init(name: str, params_type: type, args: tuple[base.NaturalArg, ...]):
     """``init(**natural)`` of a family from its declared natural arguments.
 
     Keyword-only, in the declared order, with the declared defaults; the values
-    are checked and stored by :func:`from_natural`.
+    are checked for their domain and documented range (:func:`check`) and stored
+    by :func:`from_natural`'s convention.
     """
     where = f"{name}.init"
     empty = inspect.Parameter.empty
@@ -92,11 +152,13 @@ def natural_init(name: str, params_type: type, args: tuple[base.NaturalArg, ...]
         except TypeError as error:
             raise TypeError(f"{where}: {error}; it takes {signature}") from None
         bound.apply_defaults()
-        return from_natural(params_type, where, **bound.arguments)
+        values = bound.arguments
+        checked = {a.name: check(where, a, values[a.name]) for a in args}
+        return _store(params_type, where, checked)
 
     title = params_type.__name__.removesuffix("Params")
     described = "; ".join(
-        f"``{a.name}`` {base.DOMAINS[a.domain]}"
+        f"``{a.name}`` {describe(a)}"
         + ("" if a.default is None else f" (default {a.default})")
         for a in args
     )
@@ -104,7 +166,9 @@ def natural_init(name: str, params_type: type, args: tuple[base.NaturalArg, ...]
     init.__doc__ = (
         f"Params of ``{title}({', '.join(a.name for a in args)})``: {described}.\n\n"
         "Raises ``TypeError`` for an integer, bool or complex dtype and a\n"
-        "``ValueError`` naming the argument for a concrete value out of its domain."
+        "``ValueError`` naming the argument for a concrete value out of its domain\n"
+        "or its documented range (the bracketed interval above, where samples,\n"
+        "log-densities and gradients are finite in float32 and float64)."
     )
     init.__qualname__ = where
     return init
@@ -189,7 +253,7 @@ def family(name: str, params_type: type, *functions: Callable, **fields: Any) ->
     if "to_natural" not in fields:
         fields["to_natural"] = _default_to_natural(params_type, init)
     made = Family(name=name, params_type=params_type, **fields)
-    return register_family(made._replace(log_prob=_guard.log_prob(made)))
+    return register_family(_guard.guard(made))
 
 
 def vector_family(*args: Any, **fields: Any) -> Family:

@@ -68,6 +68,6 @@ def cdf(params: Chi2Params, z: ArrayLike) -> Array:
     return gammainc(0.5 * jnp.exp(params.log_df), 0.5 * jnp.maximum(z, 0))
 
 
-_NATURAL = (_bundle.positive("df"),)
+_NATURAL = (_bundle.positive("df", range=(1e-10, 1e30)),)
 _FUNCTIONS = sample, log_prob, entropy, mean, variance, cdf
 chi2 = _bundle.family("chi2", Chi2Params, *_FUNCTIONS, natural_args=_NATURAL)

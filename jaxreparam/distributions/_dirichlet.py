@@ -23,7 +23,6 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import digamma, gammaln, xlogy
 
-from jaxreparam import _checks
 from jaxreparam.base import Array, ArrayLike
 from jaxreparam.distributions import _bundle, _common, _standard_gamma
 
@@ -34,8 +33,14 @@ class DirichletParams(NamedTuple):
     log_concentration: Array
 
 
+#: ``concentration``: finite, positive, in its documented range.
+CONCENTRATION = _bundle.positive("concentration", range=(1e-15, 1e30), event_ndims=1)
+
+
 def init(*, concentration: ArrayLike) -> DirichletParams:
     """Params of ``Dirichlet(concentration)``: positive, the last axis of length ``k``.
+
+    Each concentration in ``[1e-15, 1e30]`` (the documented range).
 
     A scalar is a Dirichlet over one category (``p = [1]``).
 
@@ -48,7 +53,7 @@ def init(*, concentration: ArrayLike) -> DirichletParams:
 
 def checked_init(where: str, concentration: ArrayLike) -> DirichletParams:
     """:func:`init`, naming ``where`` in its error messages."""
-    a = _checks.positive(where, "concentration", concentration)
+    a = _bundle.check(where, CONCENTRATION, concentration)
     return DirichletParams(jnp.log(jnp.atleast_1d(a)))
 
 
@@ -117,5 +122,8 @@ def variance(params: DirichletParams) -> Array:
 
 
 dirichlet = _bundle.vector_family(
-    "dirichlet", DirichletParams, init, sample, log_prob, entropy, mean, variance
+    "dirichlet",
+    DirichletParams,
+    *(init, sample, log_prob, entropy, mean, variance),
+    natural_args=(CONCENTRATION,),
 )

@@ -76,7 +76,7 @@ def icdf(params: ExponentialParams, u: ArrayLike) -> Array:
     return -jnp.log1p(-u) * jnp.exp(-params.log_rate)
 
 
-_NATURAL = (_bundle.positive("rate", 1.0),)
+_NATURAL = (_bundle.positive("rate", 1.0, range=(1e-30, 1e30)),)
 _FUNCTIONS = sample, log_prob, sample_and_log_prob, entropy, mean, variance, cdf, icdf
 exponential = _bundle.family(
     "exponential", ExponentialParams, *_FUNCTIONS, natural_args=_NATURAL

@@ -85,6 +85,9 @@ def cdf(params: GammaParams, z: ArrayLike) -> Array:
     return gammainc(a, jnp.maximum(z, 0) * jnp.exp(params.log_rate))
 
 
-_NATURAL = _bundle.positive("concentration"), _bundle.positive("rate", 1.0)
+_NATURAL = (
+    _bundle.positive("concentration", range=(1e-10, 1e30)),
+    _bundle.positive("rate", 1.0, range=(1e-30, 1e30)),
+)
 _FUNCTIONS = sample, log_prob, entropy, mean, variance, cdf
 gamma = _bundle.family("gamma", GammaParams, *_FUNCTIONS, natural_args=_NATURAL)

@@ -87,7 +87,7 @@ def icdf(params: HalfNormalParams, u: ArrayLike) -> Array:
     return jnp.exp(params.log_scale) * math.sqrt(2) * erfinv(u)
 
 
-_NATURAL = (_bundle.positive("scale", 1.0),)
+_NATURAL = (_bundle.positive("scale", 1.0, range=(1e-30, 1e30)),)
 _FUNCTIONS = sample, log_prob, sample_and_log_prob, entropy, mean, variance, cdf, icdf
 half_normal = _bundle.family(
     "half_normal", HalfNormalParams, *_FUNCTIONS, natural_args=_NATURAL

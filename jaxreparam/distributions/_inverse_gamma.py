@@ -81,7 +81,10 @@ def cdf(params: InverseGammaParams, z: ArrayLike) -> Array:
     return jnp.where(z > 0, gammaincc(a, inverse), 0.0)
 
 
-_NATURAL = _bundle.positive("concentration"), _bundle.positive("scale", 1.0)
+_NATURAL = (
+    _bundle.positive("concentration", range=(1e-10, 1e30)),
+    _bundle.positive("scale", 1.0, range=(1e-30, 1e30)),
+)
 _FUNCTIONS = sample, log_prob, entropy, mean, variance, cdf
 inverse_gamma = _bundle.family(
     "inverse_gamma", InverseGammaParams, *_FUNCTIONS, natural_args=_NATURAL

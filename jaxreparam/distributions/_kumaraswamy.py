@@ -147,7 +147,10 @@ def icdf(params: KumaraswamyParams, u: ArrayLike) -> Array:
     return jnp.exp(log_w * jnp.exp(-params.log_concentration1))
 
 
-_NATURAL = _bundle.positive("concentration1"), _bundle.positive("concentration0")
+_NATURAL = (
+    _bundle.positive("concentration1", range=(0.1, 1e6)),
+    _bundle.positive("concentration0", range=(0.5, 1e15)),
+)
 _FUNCTIONS = sample, log_prob, sample_and_log_prob, entropy, mean, variance, cdf, icdf
 kumaraswamy = _bundle.family(
     "kumaraswamy", KumaraswamyParams, *_FUNCTIONS, natural_args=_NATURAL

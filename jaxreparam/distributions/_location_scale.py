@@ -83,6 +83,9 @@ def family(
         eps = _common.noise(noise, key, params, sample_shape)
         return affine(params, eps), log_density(eps, params.log_scale)
 
-    natural = _bundle.real("loc", 0.0), _bundle.positive("scale", 1.0)
+    natural = (
+        _bundle.real("loc", 0.0),
+        _bundle.positive("scale", 1.0, range=(1e-30, 1e30)),
+    )
     functions = sample, log_prob, sample_and_log_prob, *closed_forms
     return _bundle.family(name, params_type, *functions, natural_args=natural)

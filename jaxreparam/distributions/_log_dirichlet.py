@@ -43,6 +43,9 @@ class LogDirichletParams(NamedTuple):
 def init(*, concentration: ArrayLike) -> LogDirichletParams:
     """Params of ``log p``, ``p ~ Dirichlet(concentration)`` (last axis: categories).
 
+    Each concentration finite and positive, in ``[1e-15, 1e30]`` (the documented
+    range).
+
     Examples:
         >>> jr.log_dirichlet.init(concentration=[0.01, 0.01]).log_concentration.shape
         (2,)
@@ -95,5 +98,8 @@ def variance(params: LogDirichletParams) -> Array:
 
 
 log_dirichlet = _bundle.vector_family(
-    "log_dirichlet", LogDirichletParams, init, sample, log_prob, entropy, mean, variance
+    "log_dirichlet",
+    LogDirichletParams,
+    *(init, sample, log_prob, entropy, mean, variance),
+    natural_args=(dirichlet.CONCENTRATION,),
 )

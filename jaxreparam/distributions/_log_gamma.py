@@ -80,7 +80,10 @@ def cdf(params: LogGammaParams, z: ArrayLike) -> Array:
     return gammainc(a, jnp.exp(jnp.asarray(z) + params.log_rate))
 
 
-_NATURAL = _bundle.positive("concentration"), _bundle.positive("rate", 1.0)
+_NATURAL = (
+    _bundle.positive("concentration", range=(1e-10, 1e30)),
+    _bundle.positive("rate", 1.0, range=(1e-30, 1e30)),
+)
 _FUNCTIONS = sample, log_prob, entropy, mean, variance, cdf
 log_gamma = _bundle.family(
     "log_gamma", LogGammaParams, *_FUNCTIONS, natural_args=_NATURAL

@@ -95,7 +95,10 @@ def icdf(params: LogNormalParams, u: ArrayLike) -> Array:
     return jnp.exp(_location_scale.affine(params, ndtri(u)))
 
 
-_NATURAL = _bundle.real("loc", 0.0), _bundle.positive("scale", 1.0)
+_NATURAL = (
+    _bundle.real("loc", 0.0, range=(-60.0, 60.0)),
+    _bundle.positive("scale", 1.0, range=(1e-30, 10.0)),
+)
 _FUNCTIONS = sample, log_prob, sample_and_log_prob, entropy, mean, variance, cdf, icdf
 lognormal = _bundle.family(
     "lognormal", LogNormalParams, *_FUNCTIONS, natural_args=_NATURAL

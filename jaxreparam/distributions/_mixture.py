@@ -177,6 +177,14 @@ def _rosenblatt_sampler(component: Family):
     return sample
 
 
+def _in_mixture(arg: Any, ndims: int) -> Any:
+    """A component's natural argument as the mixture's (see :func:`mixture`)."""
+    arg = arg._replace(event_ndims=1 + ndims)
+    if arg.domain == "positive" and arg.range is not None:
+        arg = arg._replace(range=(arg.range[0], min(arg.range[1], 1e18)))
+    return arg
+
+
 def mixture(component: Family, *, event_ndims: int = 0) -> Family:
     """The family of finite mixtures of ``component``, a univariate family.
 
@@ -230,9 +238,22 @@ def mixture(component: Family, *, event_ndims: int = 0) -> Family:
     def event_shape(params: Any) -> tuple[int, ...]:
         return shapes(params)[-1 - ndims : -1]
 
+    # The component's arguments (their ranges checked by component.init), with
+    # the component axis (and the coordinate axis) as event axes.
+    # A positive argument's range ends at 1e18 at most: beyond, the implicit
+    # gradient overflows in float32.
+    natural_args = component.natural_args and (
+        _bundle.real("mixture_logits", event_ndims=1),
+        *(_in_mixture(a, ndims) for a in component.natural_args),
+    )
+
     def init(*, mixture_logits: Any, **component_natural: Any) -> Any:
         where = f"{name}.init"
         logits = jnp.atleast_1d(_checks.real(where, "mixture_logits", mixture_logits))
+        for arg in natural_args[1:]:  # the ranges narrower than the component's
+            if arg.name in component_natural and arg.range is not None:
+                value = _checks.as_float(where, arg.name, component_natural[arg.name])
+                component_natural[arg.name] = _bundle.in_range(where, arg, value)
         components = component.init(**component_natural)
         _shapes(component, ndims, where, logits.shape, components)
         dtype = jnp.result_type(logits, *jax.tree.leaves(components))
@@ -298,7 +319,12 @@ def mixture(component: Family, *, event_ndims: int = 0) -> Family:
         closed_forms += [mean, variance] if component.has("variance") else [mean]
     functions = (init, to_natural, log_prob, batch_shape, event_shape, *closed_forms)
     _MADE[component, event_ndims] = _bundle.family(
-        name, params_type, *functions, sample=sample, reparameterized=reparameterized
+        name,
+        params_type,
+        *functions,
+        sample=sample,
+        reparameterized=reparameterized,
+        natural_args=natural_args,
     )
     return _MADE[component, event_ndims]
 

@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxreparam import _checks
+from jaxreparam import _checks, base
 from jaxreparam.base import Array, ArrayLike, Family
 from jaxreparam.distributions import _bundle, _common, _linalg
 
@@ -67,11 +67,23 @@ class MultivariateNormalLowRankParams(NamedTuple):
 # init: natural values -> params.
 
 
+_LOC = _bundle.real("loc", event_ndims=1)
+_SCALE_DIAG = _bundle.positive("scale_diag", range=(1e-15, 1e15), event_ndims=1)
+_SCALE_TRIL = base.NaturalArg("scale_tril", "lower_cholesky", 2, None, (1e-30, 1e30))
+_COV_FACTOR = _bundle.real("cov_factor", range=(-1e18, 1e18), event_ndims=2)
+_COV_DIAG = _bundle.positive("cov_diag", range=(1e-30, 1e30), event_ndims=1)
+
+
+def _checker(arg: base.NaturalArg) -> Callable:
+    """``_bundle.check`` of ``arg``, called as ``_linalg.vector`` calls checks."""
+    return lambda where, name, value: _bundle.check(where, arg, value)
+
+
 def init_diag(*, loc: ArrayLike, scale_diag: ArrayLike) -> MultivariateNormalDiagParams:
     """Params of ``N(loc, diag(scale_diag)^2)``, both of shape ``(..., n)``.
 
-    ``loc`` is finite, ``scale_diag`` finite and positive; a 0-d argument
-    broadcasts along the event axis.
+    ``loc`` is finite, ``scale_diag`` finite and positive, in ``[1e-15, 1e15]``
+    (its documented range); a 0-d argument broadcasts along the event axis.
 
     Examples:
         >>> p = jr.multivariate_normal_diag.init(loc=[0.0, 1.0], scale_diag=2.0)
@@ -80,7 +92,7 @@ def init_diag(*, loc: ArrayLike, scale_diag: ArrayLike) -> MultivariateNormalDia
     """
     where = "multivariate_normal_diag.init"
     loc = _linalg.vector(where, "loc", loc, _checks.real)
-    scale_diag = _linalg.vector(where, "scale_diag", scale_diag, _checks.positive)
+    scale_diag = _linalg.vector(where, "scale_diag", scale_diag, _checker(_SCALE_DIAG))
     loc, scale_diag = _linalg.broadcast_events(
         where, {"loc": 1, "scale_diag": 1}, loc=loc, scale_diag=scale_diag
     )
@@ -93,8 +105,9 @@ def init_tril(*, loc: ArrayLike, scale_tril: ArrayLike) -> MultivariateNormalTri
     """Params of ``N(loc, scale_tril scale_tril^T)``, ``loc`` of shape ``(..., n)``.
 
     ``scale_tril`` (``(..., n, n)``) is read on and below its diagonal, which
-    must be positive; a 0-d one is that multiple of the identity, and a 0-d
-    ``loc`` broadcasts along the event axis.
+    must be positive, in ``[1e-30, 1e30]`` (its documented range); a 0-d one
+    is that multiple of the identity, and a 0-d ``loc`` broadcasts along the
+    event axis.
 
     Examples:
         >>> p = jr.multivariate_normal_tril.init(
@@ -132,6 +145,7 @@ def init_tril(*, loc: ArrayLike, scale_tril: ArrayLike) -> MultivariateNormalTri
         lambda x: jnp.isfinite(x) & (x > 0),
         "finite and positive on the diagonal",
     )
+    diagonal = _bundle.in_range(where, _SCALE_TRIL, diagonal, "scale_tril's diagonal")
     raw = _linalg.raw_from_tril(lower, diagonal)
     return MultivariateNormalTrilParams(
         _linalg.nan_if_any(loc, 1), _linalg.nan_if_any(raw, 2)
@@ -143,8 +157,10 @@ def init_low_rank(
 ) -> MultivariateNormalLowRankParams:
     """Params of ``N(loc, cov_factor cov_factor^T + diag(cov_diag))``.
 
-    ``loc`` (``(..., n)``) and ``cov_factor`` (``(..., n, k)``) are finite,
-    ``cov_diag`` (``(..., n)``) positive. A 0-d ``loc`` or ``cov_diag``
+    ``loc`` (``(..., n)``) and ``cov_factor`` (``(..., n, k)``, in
+    ``[-1e18, 1e18]``) are finite,
+    ``cov_diag`` (``(..., n)``) positive, in ``[1e-30, 1e30]`` (its documented
+    range). A 0-d ``loc`` or ``cov_diag``
     broadcasts along the event axis, a 0-d ``cov_factor`` is one column.
 
     Examples:
@@ -155,7 +171,7 @@ def init_low_rank(
     """
     where = "multivariate_normal_low_rank.init"
     loc = _linalg.vector(where, "loc", loc, _checks.real)
-    cov_factor = _checks.real(where, "cov_factor", cov_factor)
+    cov_factor = _bundle.check(where, _COV_FACTOR, cov_factor)
     if cov_factor.ndim == 0:
         cov_factor = cov_factor.reshape(1, 1)
     if cov_factor.ndim == 1:
@@ -163,7 +179,7 @@ def init_low_rank(
             f"{where}: cov_factor must have shape (..., n, k), got shape "
             f"{cov_factor.shape}"
         )
-    cov_diag = _linalg.vector(where, "cov_diag", cov_diag, _checks.positive)
+    cov_diag = _linalg.vector(where, "cov_diag", cov_diag, _checker(_COV_DIAG))
     loc, cov_factor, cov_diag = _linalg.broadcast_events(
         where,
         {"loc": 1, "cov_factor": 2, "cov_diag": 1},
@@ -318,8 +334,13 @@ def quadratic_and_log_det(
     return _scale_of(params).quadratic_and_log_det(params, x, diagonal)
 
 
-def _family(name: str, params_type: type, init: Callable[..., Any]) -> Family:
-    return _bundle.family(name, params_type, *_FUNCTIONS, *_CLOSED_FORMS, init=init)
+def _family(
+    name: str, params_type: type, init: Callable[..., Any], natural: tuple
+) -> Family:
+    functions = *_FUNCTIONS, *_CLOSED_FORMS
+    return _bundle.family(
+        name, params_type, *functions, init=init, natural_args=natural
+    )
 
 
 _FUNCTIONS = (
@@ -334,11 +355,20 @@ _CLOSED_FORMS = (entropy, mean, variance, covariance)
 
 
 multivariate_normal_diag = _family(
-    "multivariate_normal_diag", MultivariateNormalDiagParams, init_diag
+    "multivariate_normal_diag",
+    MultivariateNormalDiagParams,
+    init_diag,
+    (_LOC, _SCALE_DIAG),
 )
 multivariate_normal_tril = _family(
-    "multivariate_normal_tril", MultivariateNormalTrilParams, init_tril
+    "multivariate_normal_tril",
+    MultivariateNormalTrilParams,
+    init_tril,
+    (_LOC, _SCALE_TRIL),
 )
 multivariate_normal_low_rank = _family(
-    "multivariate_normal_low_rank", MultivariateNormalLowRankParams, init_low_rank
+    "multivariate_normal_low_rank",
+    MultivariateNormalLowRankParams,
+    init_low_rank,
+    (_LOC, _COV_FACTOR, _COV_DIAG),
 )

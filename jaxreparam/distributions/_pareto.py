@@ -101,6 +101,9 @@ def icdf(params: ParetoParams, u: ArrayLike) -> Array:
     return _location_scale.log_scale_power(params, -jnp.log1p(-u))
 
 
-_NATURAL = _bundle.positive("scale", 1.0), _bundle.positive("concentration")
+_NATURAL = (
+    _bundle.positive("scale", 1.0, range=(1e-30, 1e30)),
+    _bundle.positive("concentration", range=(0.1, 1e30)),
+)
 _FUNCTIONS = sample, log_prob, sample_and_log_prob, entropy, mean, variance, cdf, icdf
 pareto = _bundle.family("pareto", ParetoParams, *_FUNCTIONS, natural_args=_NATURAL)

@@ -116,7 +116,7 @@ def icdf(params: RayleighParams, u: ArrayLike) -> Array:
     return _from_noise(params, -jnp.log1p(-jnp.asarray(u)))
 
 
-_NATURAL = (_bundle.positive("scale", 1.0),)
+_NATURAL = (_bundle.positive("scale", 1.0, range=(1e-30, 1e30)),)
 _FUNCTIONS = sample, log_prob, sample_and_log_prob, entropy, mean, variance, cdf, icdf
 rayleigh = _bundle.family(
     "rayleigh", RayleighParams, *_FUNCTIONS, natural_args=_NATURAL

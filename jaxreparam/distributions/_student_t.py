@@ -107,9 +107,9 @@ def cdf(params: StudentTParams, z: ArrayLike) -> Array:
 
 
 _NATURAL = (
-    _bundle.positive("df"),
+    _bundle.positive("df", range=(1e-10, 1e30)),
     _bundle.real("loc", 0.0),
-    _bundle.positive("scale", 1.0),
+    _bundle.positive("scale", 1.0, range=(1e-30, 1e30)),
 )
 _FUNCTIONS = sample, log_prob, entropy, mean, variance, cdf
 student_t = _bundle.family(

@@ -26,13 +26,19 @@ import jax.numpy as jnp
 from jax.scipy.special import log_ndtr as _jax_log_ndtr
 from jax.scipy.special import ndtr, ndtri
 
-from jaxreparam import _checks
+from jaxreparam import _checks, base
 from jaxreparam.base import Array, ArrayLike
 from jaxreparam.base import scalar_batch_shape as batch_shape
 from jaxreparam.distributions import _bundle, _common
 from jaxreparam.implicit import implicit_sampler
 
 _WHERE = "truncated_normal.init"
+_NATURAL = (
+    _bundle.real("loc", 0.0, range=(-1e6, 1e6)),
+    _bundle.positive("scale", 1.0, range=(1e-15, 1e7)),
+    base.NaturalArg("low", "lower_bound", default=-math.inf),
+    base.NaturalArg("high", "upper_bound", default=math.inf),
+)
 
 
 def _log_ndtr(x: Array) -> Array:
@@ -61,16 +67,18 @@ def init(
 ) -> TruncatedNormalParams:
     """Params of ``N(loc, scale^2)`` truncated to ``[low, high]``, ``low < high``.
 
-    ``loc`` is finite, ``scale`` finite and positive; ``low`` may be ``-inf`` and
-    ``high`` ``+inf``.
+    ``loc`` is finite, in ``[-1e6, 1e6]``, ``scale`` finite and positive, in
+    ``[1e-15, 1e7]`` (their documented ranges, with the bounds at moderate
+    values: what matters is ``(low - loc) / scale``); ``low`` may be ``-inf``
+    and ``high`` ``+inf``.
 
     Examples:
         >>> p = jr.truncated_normal.init(loc=0.0, scale=1.0, low=10.0)
         >>> round(float(jr.truncated_normal.mean(p)), 4)
         10.0981
     """
-    loc = _checks.real(_WHERE, "loc", loc)
-    scale = _checks.positive(_WHERE, "scale", scale)
+    loc = _bundle.check(_WHERE, _NATURAL[0], loc)
+    scale = _bundle.check(_WHERE, _NATURAL[1], scale)
     low = _checks.as_float(_WHERE, "low", low)
     low = _checks.check_value(_WHERE, "low", low, lambda x: x < math.inf, "< +inf")
     high = _checks.as_float(_WHERE, "high", high)
@@ -321,5 +329,9 @@ _implicit_sample = implicit_sampler(_draw, cdf, cdf_jvp=_tangent)
 _FUNCTIONS = (init, to_natural, sample, log_prob)
 _CLOSED_FORMS = (entropy, mean, variance, cdf, icdf)
 truncated_normal = _bundle.family(
-    "truncated_normal", TruncatedNormalParams, *_FUNCTIONS, *_CLOSED_FORMS
+    "truncated_normal",
+    TruncatedNormalParams,
+    *_FUNCTIONS,
+    *_CLOSED_FORMS,
+    natural_args=_NATURAL,
 )

@@ -120,4 +120,8 @@ def icdf(params: UniformParams, u: ArrayLike) -> Array:
 
 _SAMPLING = init, to_natural, sample, log_prob, sample_and_log_prob
 _CLOSED_FORMS = entropy, mean, variance, cdf, icdf
-uniform = _bundle.family("uniform", UniformParams, *_SAMPLING, *_CLOSED_FORMS)
+#: Both finite (every finite value, ``high > low``; with ``high - low`` finite).
+_NATURAL = _bundle.real("low", 0.0), _bundle.real("high", 1.0)
+uniform = _bundle.family(
+    "uniform", UniformParams, *_SAMPLING, *_CLOSED_FORMS, natural_args=_NATURAL
+)

@@ -280,7 +280,10 @@ def cdf(params: VonMisesParams, z: ArrayLike) -> Array:
 
 # The tangent is dz itself (the density already divided out), hence no log_prob.
 _implicit_sample = implicit_sampler(_draw, cdf, cdf_jvp=_tangent)
-_NATURAL = _bundle.real("loc", 0.0), _bundle.positive("concentration", 1.0)
+_NATURAL = (
+    _bundle.real("loc", 0.0, range=(-1e6, 1e6)),
+    _bundle.positive("concentration", 1.0, range=(1e-30, 1e30)),
+)
 _FUNCTIONS = sample, log_prob, entropy, cdf
 von_mises = _bundle.family(
     "von_mises", VonMisesParams, *_FUNCTIONS, natural_args=_NATURAL

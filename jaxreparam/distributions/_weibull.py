@@ -104,6 +104,9 @@ def icdf(params: WeibullParams, u: ArrayLike) -> Array:
     return _location_scale.log_scale_power(params, jnp.log(-jnp.log1p(-u)))
 
 
-_NATURAL = _bundle.positive("scale", 1.0), _bundle.positive("concentration")
+_NATURAL = (
+    _bundle.positive("scale", 1.0, range=(1e-30, 1e30)),
+    _bundle.positive("concentration", range=(0.1, 1e30)),
+)
 _FUNCTIONS = sample, log_prob, sample_and_log_prob, entropy, mean, variance, cdf, icdf
 weibull = _bundle.family("weibull", WeibullParams, *_FUNCTIONS, natural_args=_NATURAL)

@@ -46,6 +46,9 @@ class Case:
             bound); the contract checks that ``-inf`` is rejected instead.
         lower_bounds: natural arguments for which ``-inf`` is valid (a lower
             bound).
+        ordered: natural arguments that must increase in this order (a
+            uniform's ``("low", "high")``); ``test_parameter_ends.py`` moves the
+            others along when it moves one to an end of its range.
     """
 
     family: Family
@@ -57,6 +60,7 @@ class Case:
     params_event_ndims: tuple[tuple[str, int], ...] = ()
     upper_bounds: tuple[str, ...] = ()
     lower_bounds: tuple[str, ...] = ()
+    ordered: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         declared = self.family.natural_args
