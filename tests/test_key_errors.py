@@ -53,11 +53,9 @@ def test_other_key_errors_are_unchanged():
 
 
 def _key_checked_first(family):
-    if not getattr(family.sample, "key_checked", False):
-        pytest.xfail(
-            f"{family.name}.sample reads its params before its key: wire "
-            "_guard.guard into _bundle.family"
-        )
+    """Every family's sample checks its key before reading its params."""
+    assert getattr(family.sample, "key_checked", False), family.name
+    assert getattr(family.sample_and_log_prob, "key_checked", False), family.name
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -117,3 +115,14 @@ def test_fit_states_the_loss_signature_it_expects():
         fit(lambda params: 0.0)
     with pytest.raises(TypeError, match=r"called as loss\(key, params, batch\) with"):
         fit(lambda key, params: 0.0, jnp.zeros((4, 2)))
+
+
+def test_swapped_key_and_params_in_fit():
+    import optax
+
+    params = jr.normal.init(loc=0.0)
+    with pytest.raises(TypeError, match="got NormalParams where a PRNG key"):
+        jr.fit(
+            params, jax.random.key(0), loss=lambda key, params: 0.0,
+            optimizer=optax.sgd(0.1), num_steps=1,
+        )  # fmt: skip

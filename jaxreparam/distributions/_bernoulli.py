@@ -139,17 +139,17 @@ def log_prob(params: BernoulliParams, z: ArrayLike) -> Array:
     """``-softplus((1 - 2 z) logits)`` on ``{0, 1}``; ``-inf`` for any other ``z``.
 
     Off the support the argument of the softplus is pushed to ``+inf`` by
-    ``(sqrt|z (1 - z)| M)^2`` (``M`` the largest float): exactly 0 on ``{0, 1}``
+    ``expm1(|z (1 - z)| M) M`` (``M`` the largest float): exactly 0 on ``{0, 1}``
     and ``inf`` for any other finite ``z`` (a subnormal ``z`` counts as 0), with
-    no select, and with a square root between the two factors ``M`` so that XLA
-    cannot fold ``t * M * M`` into ``t * inf``. ``(1 - 2 z) logits`` is first
-    held above ``-M`` so that an infinite logit cannot make the sum ``inf - inf``.
-    NaN in ``z`` or ``logits`` gives NaN; so does ``z = 1/2`` with an infinite
-    logit (``0 * inf``).
+    no select. (``t M M`` would not do: XLA folds it into ``t inf``, NaN at
+    ``t = 0``; nor ``(sqrt(t) M)^2``, which it rewrites for scalars.)
+    ``(1 - 2 z) logits`` is first held above ``-M`` so that an infinite logit
+    cannot make the sum ``inf - inf``. NaN in ``z`` or ``logits`` gives NaN; so
+    does ``z = 1/2`` with an infinite logit (``0 * inf``).
     """
     z = jnp.asarray(z)
     big = jnp.finfo(jnp.result_type(params.logits, z)).max
-    off_support = jnp.square(jnp.sqrt(jnp.abs(z * (1 - z))) * big)  # 0 or +inf
+    off_support = jnp.expm1(jnp.abs(z * (1 - z)) * big) * big  # 0 or +inf
     signed = jnp.maximum((1 - 2 * z) * params.logits, -big)
     return 0.0 - softplus(signed + off_support)
 

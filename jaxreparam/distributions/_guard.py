@@ -45,11 +45,8 @@ from jaxreparam.base import Family
 #:
 #: ``categorical`` takes one-hot vectors (a float ``z`` ending in ``(K,)``, its
 #: ``event_shape``) and integer labels (an integer ``z`` with no event axis),
-#: told apart by dtype (issue 16, point 2). Its event axis is left unchecked
-#: until the labels are wired in; then the hook becomes::
-#:
-#:     lambda params, z: () if jnp.issubdtype(jnp.result_type(z), jnp.integer)
-#:                       else _bundle.vector_event_shape(params)
+#: told apart by dtype (issue 16, point 2); its own ``log_prob`` checks both
+#: forms, with messages that name them, so it is not checked here.
 EVENT_SHAPE_OF_Z: dict[str, Callable[[Any, Any], tuple[int, ...] | None]] = {
     "categorical": lambda params, z: None,
 }
@@ -201,7 +198,7 @@ def check_support(name: str, family: Family, params: Any, z: Any, out: Any) -> N
             first = values[int(np.argmax(np.ravel(bad)))]
             where = np.unravel_index(int(np.argmax(np.ravel(bad))), full)
             at = f" at batch index {tuple(int(i) for i in where)}" if full else ""
-            raise ValueError(message.format(z=np.asarray(first).tolist()) + at)
+            raise ValueError(message.format(z=str(np.asarray(first))) + at)
         return
     first = values[jnp.argmax(jnp.ravel(bad))] if values.shape[0] else values
     checkify.check(~jnp.any(bad), message, z=first)

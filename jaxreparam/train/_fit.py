@@ -33,6 +33,7 @@ import jax
 import numpy as np
 import optax
 
+from jaxreparam import _checks
 from jaxreparam.base import ArrayLike
 from jaxreparam.train import _progress, _step, parallel
 from jaxreparam.train._step import Loss
@@ -202,6 +203,7 @@ def fit(
         >>> bool(result.history["w"][-1] == result.params["w"])
         True
     """
+    _checks.check_key(key)  # first: params given in its place get a clear error
     _check_options(
         loss, optimizer, data, num_steps, batch_size, chunk_size, start_step,
         callback, callback_every, validation_loss, patience, return_best,
