@@ -126,10 +126,31 @@ class _Frame(NamedTuple):
     log_mass: Array  # log Z = log(Phi(b) - Phi(a))
 
 
-def _frame(params: TruncatedNormalParams) -> _Frame:
+def _standardize(bound: Array, params: TruncatedNormalParams, inv_scale: Array):
+    """``(bound - loc) / scale``, an infinite bound kept infinite with zero derivative.
+
+    ``(inf - loc) * inv_scale`` is ``inf`` but its derivative in ``log_scale`` is
+    ``-inf``, and ``0 * inf`` downstream made every gradient of ``log_prob`` NaN
+    at the default bounds.
+    """
+    finite = jnp.isfinite(bound)
+    inside = (jnp.where(finite, bound, 0) - params.loc) * inv_scale
+    return jnp.where(finite, inside, jax.lax.stop_gradient(bound))
+
+
+def _frame(params: TruncatedNormalParams, *, safe: bool = False) -> _Frame:
+    """The frame; ``safe``: infinite bounds with zero derivatives (``log_prob``).
+
+    Sampling keeps the plain standardization (its draws are pinned bit for bit
+    by the golden test, and its gradient handles infinite bounds itself).
+    """
     low, high = _bounds(params)
     inv_scale = jnp.exp(-params.log_scale)
-    alpha, beta = (low - params.loc) * inv_scale, (high - params.loc) * inv_scale
+    if safe:
+        alpha, beta = (_standardize(b, params, inv_scale) for b in (low, high))
+    else:
+        alpha = (low - params.loc) * inv_scale
+        beta = (high - params.loc) * inv_scale
     flip = alpha + beta > 0  # False for (-inf, inf)
     a, b = jnp.where(flip, -beta, alpha), jnp.where(flip, -alpha, beta)
     la, lb = _log_ndtr(a), _log_ndtr(b)
@@ -251,7 +272,7 @@ def sample(key: ArrayLike, params: TruncatedNormalParams, sample_shape=()) -> Ar
 
 def log_prob(params: TruncatedNormalParams, z: ArrayLike) -> Array:
     """``log q(z)``, ``-inf`` outside ``[low, high]``."""
-    frame = _frame(params)
+    frame = _frame(params, safe=True)
     low, high = _bounds(params)
 
     def log_density(z):
