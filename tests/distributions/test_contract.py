@@ -284,7 +284,21 @@ def test_optax_step_cannot_leave_the_domain(case):
         nat = case.family.to_natural(stepped)
         for name in case.positive:
             assert jnp.all(nat[name] > 0), (sign, name)
-        case.family.init(**{k: np.asarray(v) for k, v in nat.items()})
+        values = {k: np.asarray(v) for k, v in nat.items()}
+        beyond = [  # in the domain, but beyond a documented range: refused
+            a.name
+            for a in case.family.natural_args
+            if a.range is not None
+            and a.domain in ("real", "positive")
+            and not np.all(
+                (values[a.name] >= a.range[0]) & (values[a.name] <= a.range[1])
+            )
+        ]
+        if beyond:
+            with pytest.raises(ValueError, match="documented range"):
+                case.family.init(**values)
+        else:
+            case.family.init(**values)
 
 
 # --------------------------------------------------------------------------- #
