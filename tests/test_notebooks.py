@@ -58,7 +58,15 @@ def jupyter_path(tmp_path_factory):
     return data
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+# The first notebook in the default run, every notebook in the slow run (CI).
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(p, marks=() if i == 0 else pytest.mark.slow)
+        for i, p in enumerate(NOTEBOOKS)
+    ],
+    ids=lambda path: path.name,
+)
 def test_notebook_runs(path, jupyter_path, tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")

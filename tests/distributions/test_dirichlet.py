@@ -124,6 +124,7 @@ def test_dirichlet_sample_gradient_is_the_composed_gamma_transport():
 # Small concentrations in float32, and peers.
 
 
+@pytest.mark.slow  # CI runs it; the default run keeps the suite near 10 min
 @pytest.mark.parametrize("a", [1e-2, 1e-3])
 def test_log_dirichlet_small_concentration_float32(a):
     """Where Dirichlet components underflow, log-space samples stay finite, their

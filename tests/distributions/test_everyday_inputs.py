@@ -13,7 +13,7 @@ import pytest
 
 import jaxreparam as jr
 
-DTYPES = [jnp.float32, jnp.float64]
+DTYPES = [jnp.float32, pytest.param(jnp.float64, marks=pytest.mark.slow)]
 each_transform = pytest.mark.parametrize(
     "transform", [lambda f: f, jax.jit], ids=["eager", "jit"]
 )

@@ -187,6 +187,7 @@ def test_log_gamma_small_concentration_float32(a):
         assert bool(jnp.isfinite(g))
 
 
+@pytest.mark.slow  # CI runs it; the default run keeps the suite near 10 min
 @pytest.mark.parametrize("a", [1e-3, 1e-2, 0.3])
 def test_log_gamma_gradient_matches_scipy_where_samples_underflow(a):
     """float64 ``dy/da``: finite differences of scipy where ``exp(y)`` is a

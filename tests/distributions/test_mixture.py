@@ -382,6 +382,7 @@ def test_independent_per_sample_gradient_is_the_rosenblatt_transport(setting):
     assert worst < 1e-6, (setting, worst)
 
 
+@pytest.mark.slow  # CI runs it; the default run keeps the suite near 10 min
 def test_one_coordinate_independent_mixture_is_the_univariate_one():
     key = lambda: jax.random.key(6)
     uni = jr.mixture_normal.init(mixture_logits=LOGITS, loc=LOC, scale=SCALE)
