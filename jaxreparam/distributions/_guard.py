@@ -66,9 +66,10 @@ def guard(family: Family) -> Family:
     )
 
 
-def sample(family: Family) -> Callable:
-    """``family.sample`` with its key checked first."""
-    own = family.sample
+def _key_first(own: Callable) -> Callable:
+    """``own(key, ...)`` with ``key`` checked before anything reads the params."""
+    if getattr(own, "key_checked", False):
+        return own  # guarded already (a family built on a guarded one)
 
     @functools.wraps(own)
     def guarded(key: Any, *args: Any, **kwargs: Any) -> Any:
@@ -77,19 +78,16 @@ def sample(family: Family) -> Callable:
 
     guarded.key_checked = True  # type: ignore[attr-defined]
     return guarded
+
+
+def sample(family: Family) -> Callable:
+    """``family.sample`` with its key checked first."""
+    return _key_first(family.sample)
 
 
 def sample_and_log_prob(family: Family) -> Callable:
     """``family.sample_and_log_prob`` with its key checked first."""
-    own = family.sample_and_log_prob
-
-    @functools.wraps(own)
-    def guarded(key: Any, *args: Any, **kwargs: Any) -> Any:
-        _checks.check_key(key)
-        return own(key, *args, **kwargs)
-
-    guarded.key_checked = True  # type: ignore[attr-defined]
-    return guarded
+    return _key_first(family.sample_and_log_prob)
 
 
 def log_prob(family: Family) -> Callable:
