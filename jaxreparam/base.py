@@ -171,14 +171,21 @@ class Bijector(NamedTuple):
         init: ``init(key=None, **config) -> params``; learnable params are
             initialised from ``key``, fixed and parameter-free bijectors accept
             a key and ignore it; concrete values are validated.
-        forward: ``(params, x) -> (y, log|det dy/dx|)``.
-        inverse: ``(params, y) -> (x, log|det dx/dy|)``.
+        forward: ``(params, x) -> (y, log|det dy/dx|)``; a conditional
+            bijector's is ``(params, x, context=None)``.
+        inverse: ``(params, y) -> (x, log|det dx/dy|)``; a conditional
+            bijector's is ``(params, y, context=None)``.
         event_ndims: the number of trailing axes of ``x`` that one application
             acts on jointly: ``0`` for an elementwise bijector (the
             log-determinant has the shape of ``x``), ``1`` for one acting on
             the last axis (the log-determinant has the shape ``x.shape[:-1]``).
         forward_shape: the shape of ``y`` from the shape of ``x``.
         inverse_shape: the shape of ``x`` from the shape of ``y``.
+        conditional: whether ``forward`` and ``inverse`` take a ``context``
+            (an array whose last axis is the context vector, broadcast against
+            the batch axes of ``x``): the conditioner's networks see it, so
+            the map depends on it (amortized posteriors ``q(z | x)``,
+            conditional density estimation).
     """
 
     name: str
@@ -189,6 +196,7 @@ class Bijector(NamedTuple):
     event_ndims: int = 0
     forward_shape: Callable[[tuple[int, ...]], tuple[int, ...]] = _same_shape
     inverse_shape: Callable[[tuple[int, ...]], tuple[int, ...]] = _same_shape
+    conditional: bool = False
 
 
 _FAMILIES: dict[type, Family] = {}

@@ -19,8 +19,12 @@ unconstrained values, so that an optax step keeps them invertible.
 | ``shift``, ``scale``, ``affine`` | the reals (learnable) | elementwise |
 
 ``chain(a, b, ...)`` applies ``a`` first (left to right); its params are the
-tuple of theirs. ``transformed(base, bijector)`` is the ``Family`` of the
-bijector's image of a base family's draws; it is also ``jaxreparam.transformed``.
+tuple of theirs. ``repeat(b, n)`` applies ``b`` ``n`` times with stacked params
+and a ``lax.scan`` (compile time flat in the depth); ``invert(b)`` swaps
+``b``'s directions. Conditional bijectors take a ``context`` in ``forward`` and
+``inverse``; chains, repeats and transformed families pass it on.
+``transformed(base, bijector)`` is the ``Family`` of the bijector's image of a
+base family's draws; it is also ``jaxreparam.transformed``.
 """
 
 from jaxreparam.bijectors._affine import (
@@ -34,10 +38,16 @@ from jaxreparam.bijectors._affine import (
 from jaxreparam.bijectors._chain import chain
 from jaxreparam.bijectors._exp import ExpParams, exp
 from jaxreparam.bijectors._identity import IdentityParams, identity
+from jaxreparam.bijectors._invert import invert
+from jaxreparam.bijectors._repeat import repeat
 from jaxreparam.bijectors._sigmoid import SigmoidParams, sigmoid
 from jaxreparam.bijectors._softplus import SoftplusParams, softplus
 from jaxreparam.bijectors._stick_breaking import StickBreakingParams, stick_breaking
 from jaxreparam.bijectors._transformed import TransformedParams, transformed
+from jaxreparam.bijectors._transformer import (
+    Transformer,
+    affine_transformer,
+)
 
 __all__ = [
     "BIJECTORS",
@@ -50,10 +60,14 @@ __all__ = [
     "SoftplusParams",
     "StickBreakingParams",
     "TransformedParams",
+    "Transformer",
     "affine",
+    "affine_transformer",
     "chain",
     "exp",
     "identity",
+    "invert",
+    "repeat",
     "scale",
     "shift",
     "sigmoid",

@@ -27,6 +27,23 @@ def check_bijector(where: str, name: str, value: Any) -> Bijector:
     return value
 
 
+def apply(
+    bijector: Bijector, function: Any, params: Any, x: Any, context: Any
+) -> tuple[Array, Array]:
+    """``function(params, x)``, with ``context=`` when ``bijector`` is conditional.
+
+    ``function`` is ``bijector.forward`` or ``bijector.inverse``; a context
+    given to a bijector that is not conditional is a ``ValueError``.
+    """
+    if bijector.conditional:
+        return function(params, x, context=context)
+    if context is not None:
+        raise ValueError(
+            f"bijector {bijector.name} is not conditional, so it takes no context"
+        )
+    return function(params, x)
+
+
 def chain(*bijectors: Bijector) -> Bijector:
     """The composition of ``bijectors``, applied left to right.
 
@@ -66,6 +83,7 @@ def chain(*bijectors: Bijector) -> Bijector:
         check_bijector(where, f"bijector {i}", bijector)
     event_ndims = max(b.event_ndims for b in bijectors)
     count = len(bijectors)
+    conditional = any(b.conditional for b in bijectors)
 
     def check_params(params: Any) -> None:
         if not isinstance(params, tuple) or len(params) != count:
@@ -79,20 +97,24 @@ def chain(*bijectors: Bijector) -> Bijector:
         keys = [None] * count if key is None else list(jax.random.split(key, count))
         return tuple(b.init(k) for b, k in zip(bijectors, keys, strict=True))
 
-    def forward(params: tuple[Any, ...], x: ArrayLike) -> tuple[Array, Array]:
+    def forward(
+        params: tuple[Any, ...], x: ArrayLike, context: Any = None
+    ) -> tuple[Array, Array]:
         check_params(params)
         total: Any = None
         for bijector, p in zip(bijectors, params, strict=True):
-            x, log_det = bijector.forward(p, x)
+            x, log_det = apply(bijector, bijector.forward, p, x, context)
             log_det = sum_trailing(log_det, event_ndims - bijector.event_ndims)
             total = log_det if total is None else total + log_det
         return x, total
 
-    def inverse(params: tuple[Any, ...], y: ArrayLike) -> tuple[Array, Array]:
+    def inverse(
+        params: tuple[Any, ...], y: ArrayLike, context: Any = None
+    ) -> tuple[Array, Array]:
         check_params(params)
         total: Any = None
         for bijector, p in zip(reversed(bijectors), reversed(params), strict=True):
-            y, log_det = bijector.inverse(p, y)
+            y, log_det = apply(bijector, bijector.inverse, p, y, context)
             log_det = sum_trailing(log_det, event_ndims - bijector.event_ndims)
             total = log_det if total is None else total + log_det
         return y, total
@@ -116,4 +138,5 @@ def chain(*bijectors: Bijector) -> Bijector:
         event_ndims=event_ndims,
         forward_shape=forward_shape,
         inverse_shape=inverse_shape,
+        conditional=conditional,
     )

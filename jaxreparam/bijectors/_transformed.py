@@ -21,15 +21,24 @@ from typing import Any, NamedTuple
 import jax
 
 from jaxreparam.base import Array, ArrayLike, Bijector, Family
-from jaxreparam.bijectors._chain import check_bijector, sum_trailing
+from jaxreparam.bijectors._chain import apply, check_bijector, sum_trailing
 from jaxreparam.distributions import _guard
 
 
 class TransformedParams(NamedTuple):
-    """Params of a transformed family: the base family's and the bijector's."""
+    """Params of a transformed family: the base family's and the bijector's.
+
+    ``context`` is the context of a conditional bijector (``None`` for an
+    unconditional one): an array whose last axis is the context vector, with
+    batch axes that broadcast against the draws' (one context per data point
+    in amortized inference, one per row in conditional density estimation).
+    An encoder that returns ``TransformedParams(base, flow_params, context=h)``
+    makes the flow an amortized posterior ``q(z | x)``.
+    """
 
     base: Any
     bijector: Any
+    context: Any = None
 
 
 def _is_shape(value: Any) -> bool:
@@ -52,10 +61,11 @@ def transformed(base: Family, bijector: Bijector) -> Family:
             a ``chain``.
 
     Returns:
-        A ``Family``. ``init(*, base=None, bijector=None, key=None)`` takes the
-        base's natural values as a dict (or its params) and the bijector's
-        params (by default ``bijector.init(key)``); ``to_natural`` gives
-        ``{"base": ..., "bijector": ...}`` back.
+        A ``Family``. ``init(*, base=None, bijector=None, key=None,
+        context=None)`` takes the base's natural values as a dict (or its
+        params), the bijector's params (by default ``bijector.init(key)``) and
+        a conditional bijector's context; ``to_natural`` gives ``{"base": ...,
+        "bijector": ...}`` back.
 
     Raises:
         TypeError: ``base`` is not a ``Family`` or ``bijector`` not a
@@ -85,7 +95,11 @@ def transformed(base: Family, bijector: Bijector) -> Family:
         return event_ndims - base_ndims, event_ndims - ndims
 
     def init(
-        *, base: Any = None, bijector: Any = None, key: ArrayLike = None
+        *,
+        base: Any = None,
+        bijector: Any = None,
+        key: ArrayLike = None,
+        context: Any = None,
     ) -> TransformedParams:
         if base is None:
             base_params = base_family.init()
@@ -100,22 +114,32 @@ def transformed(base: Family, bijector: Bijector) -> Family:
             )
         if bijector is None:
             bijector = the_bijector.init(key)
-        return TransformedParams(base_params, bijector)
+        if context is not None and not the_bijector.conditional:
+            raise ValueError(
+                f"{where}.init: context given, but bijector {the_bijector.name} "
+                "is not conditional"
+            )
+        return TransformedParams(base_params, bijector, context)
+
+    def forward(params: TransformedParams, x: Array) -> tuple[Array, Array]:
+        return apply(bijector, bijector.forward, params.bijector, x, params.context)
 
     def sample(key: ArrayLike, params: TransformedParams, sample_shape=()) -> Array:
         x = base.sample(key, params.base, sample_shape)
-        return bijector.forward(params.bijector, x)[0]
+        return forward(params, x)[0]
 
     def sample_and_log_prob(
         key: ArrayLike, params: TransformedParams, sample_shape=()
     ) -> tuple[Array, Array]:
         x, log_q = base.sample_and_log_prob(key, params.base, sample_shape)
-        y, log_det = bijector.forward(params.bijector, x)
+        y, log_det = forward(params, x)
         base_axes, det_axes = axes(params)
         return y, sum_trailing(log_q, base_axes) - sum_trailing(log_det, det_axes)
 
     def log_prob(params: TransformedParams, y: ArrayLike) -> Array:
-        x, log_det = bijector.inverse(params.bijector, y)
+        x, log_det = apply(
+            bijector, bijector.inverse, params.bijector, y, params.context
+        )
         log_q = base.log_prob(params.base, x)
         base_axes, det_axes = axes(params)
         return sum_trailing(log_q, base_axes) + sum_trailing(log_det, det_axes)
