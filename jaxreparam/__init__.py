@@ -8,6 +8,7 @@ from jaxreparam import bijectors as bijectors
 from jaxreparam import distributions as distributions
 from jaxreparam import estimators as estimators
 from jaxreparam import kl as kl
+from jaxreparam import nn as nn
 from jaxreparam import objectives as objectives
 from jaxreparam import train as train
 from jaxreparam._checks import checked as checked

@@ -17,6 +17,8 @@ unconstrained values, so that an optax step keeps them invertible.
 | ``sigmoid`` | ``(low, high)`` | elementwise |
 | ``stick_breaking`` | the simplex, ``(K - 1,) -> (K,)`` | over the last axis |
 | ``shift``, ``scale``, ``affine`` | the reals (learnable) | elementwise |
+| ``coupling``, ``affine_coupling`` | the reals (RealNVP) | over the last axis |
+| ``masked_autoregressive``, ``affine_autoregressive`` | the reals (MAF) | last axis |
 
 ``chain(a, b, ...)`` applies ``a`` first (left to right); its params are the
 tuple of theirs. ``repeat(b, n)`` applies ``b`` ``n`` times with stacked params
@@ -35,7 +37,13 @@ from jaxreparam.bijectors._affine import (
     scale,
     shift,
 )
+from jaxreparam.bijectors._autoregressive import (
+    AutoregressiveParams,
+    affine_autoregressive,
+    masked_autoregressive,
+)
 from jaxreparam.bijectors._chain import chain
+from jaxreparam.bijectors._coupling import CouplingParams, affine_coupling, coupling
 from jaxreparam.bijectors._exp import ExpParams, exp
 from jaxreparam.bijectors._identity import IdentityParams, identity
 from jaxreparam.bijectors._invert import invert
@@ -52,6 +60,8 @@ from jaxreparam.bijectors._transformer import (
 __all__ = [
     "BIJECTORS",
     "AffineParams",
+    "AutoregressiveParams",
+    "CouplingParams",
     "ExpParams",
     "IdentityParams",
     "ScaleParams",
@@ -62,11 +72,15 @@ __all__ = [
     "TransformedParams",
     "Transformer",
     "affine",
+    "affine_autoregressive",
+    "affine_coupling",
     "affine_transformer",
     "chain",
+    "coupling",
     "exp",
     "identity",
     "invert",
+    "masked_autoregressive",
     "repeat",
     "scale",
     "shift",
