@@ -7,6 +7,7 @@ params)``); estimators, objectives and the fitting loop take it as itself.
 from jaxreparam import bijectors as bijectors
 from jaxreparam import distributions as distributions
 from jaxreparam import estimators as estimators
+from jaxreparam import flows as flows
 from jaxreparam import kl as kl
 from jaxreparam import nn as nn
 from jaxreparam import objectives as objectives

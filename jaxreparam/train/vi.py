@@ -8,15 +8,19 @@ or any parameter-free bijector such as ``jaxreparam.bijectors.softplus``). One
 bijector ``T`` maps a vector ``u`` in ``R^D`` onto the whole pytree, block by
 block, and the guide is ``jaxreparam.transformed(gaussian, T)``: a Gaussian on
 ``u``, mean field (``jr.multivariate_normal_diag``) or full rank
-(``jr.multivariate_normal_tril``), whose draws are latent pytrees.
+(``jr.multivariate_normal_tril``), or a normalizing flow on ``u``
+(``kind="flow"``: any :mod:`jaxreparam.flows` builder, or a bijector on
+vectors, over a mean-field Gaussian), whose draws are latent pytrees.
 
 There is one ELBO in the library, :func:`jaxreparam.objectives.elbo`. ADVI is
 that ELBO of the Gaussian on ``u`` against the target pulled back to ``u``
 (Kucukelbir et al. 2017), ``log_target(T(u)) + log|det dT/du|`` (see
 :func:`pull_back`), with the objectives' options: ``entropy="analytic"`` (the
-default here, Stan's ADVI) or ``"monte_carlo"`` (numpyro's ``Trace_ELBO``), and
-``gradient="standard"`` or ``"stl"`` (sticking the landing, Roeder et al. 2017,
-with the Monte Carlo entropy; its gradient vanishes at an exact fit).
+default here for Gaussian guides, Stan's ADVI) or ``"monte_carlo"`` (numpyro's
+``Trace_ELBO``, and the only choice for a flow, which has no closed-form
+entropy), and ``gradient="standard"`` or ``"stl"`` (sticking the landing,
+Roeder et al. 2017, with the Monte Carlo entropy; its gradient vanishes at an
+exact fit).
 
 Examples:
     >>> import jax, jax.numpy as jnp, optax
@@ -45,7 +49,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxreparam import bijectors, objectives
+from jaxreparam import _checks, bijectors, objectives
 from jaxreparam.base import Array, ArrayLike, Bijector, Family
 from jaxreparam.bijectors import TransformedParams
 from jaxreparam.distributions import _multivariate_normal as multivariate_normal
@@ -56,6 +60,7 @@ from jaxreparam.train import _fit as fitting
 
 __all__ = [
     "CONSTRAINTS",
+    "FLOW",
     "KINDS",
     "Constraint",
     "Guide",
@@ -102,6 +107,9 @@ KINDS = {
     "full_rank": multivariate_normal.multivariate_normal_tril,
 }
 
+#: The guide kind of a normalizing flow on the unconstrained latents.
+FLOW = "flow"
+
 
 class _Block(NamedTuple):
     constraint: Constraint
@@ -111,17 +119,20 @@ class _Block(NamedTuple):
 
 
 class Guide(NamedTuple):
-    """A Gaussian on the unconstrained latents, pushed onto the latents' pytree.
+    """A family on the unconstrained latents, pushed onto the latents' pytree.
 
     The guide's params are ``TransformedParams(base, bijector)``: ``base`` the
-    Gaussian's params (event ``(D,)``), ``bijector`` the empty tuple (the
-    constraints are fixed, not learned).
+    params of the family of ``u`` (event ``(D,)``): a Gaussian's, or for a
+    flow guide the flow's ``TransformedParams`` (its base Gaussian's and its
+    layers'); ``bijector`` the empty tuple (the constraints are fixed, not
+    learned).
 
     Attributes:
         family: ``jaxreparam.transformed(base, bijector)``, a ``Family`` whose
             draws are latent pytrees with leading axes ``sample_shape``.
-        base: the Gaussian family of ``u`` (``jr.multivariate_normal_diag`` or
-            ``jr.multivariate_normal_tril``).
+        base: the family of ``u``: ``jr.multivariate_normal_diag``,
+            ``jr.multivariate_normal_tril``, or a flow (``jr.transformed`` of
+            a Gaussian through a bijector on vectors).
         bijector: ``T``, from ``u`` of shape ``(..., D)`` to a pytree of latents
             with leading axes ``...``, ``event_ndims = 1``, params ``()``.
         size: ``D``, the number of unconstrained coordinates.
@@ -151,8 +162,22 @@ class Guide(NamedTuple):
         return self.bijector.forward((), u)
 
     def median(self, params: Any) -> Any:
-        """The image of the Gaussian's mean: the guide's median latents."""
-        return self.transform(params.base.loc)[0]
+        """The image of the Gaussian's mean: the guide's median latents.
+
+        For a flow guide, the image of its base Gaussian's mean through the
+        flow and ``T``: a point of high density, not in general the median.
+        """
+        base = params.base
+        if not isinstance(base, TransformedParams):
+            return self.transform(base.loc)[0]
+        # A flow over a mean-field Gaussian: its draw at scale 0 is the flow's
+        # image of the Gaussian's mean (the key is then unused).
+        gaussian = base.base
+        point = gaussian._replace(
+            log_scale_diag=jnp.full_like(gaussian.log_scale_diag, -jnp.inf)
+        )
+        u = self.base.sample(jax.random.key(0), base._replace(base=point))
+        return self.transform(u)[0]
 
 
 def _constraint(path: str, spec: Any) -> Constraint:
@@ -264,12 +289,22 @@ def make_guide(
     *,
     kind: str = "mean_field",
     init_scale: float = 0.1,
+    flow: Any = None,
+    key: ArrayLike = None,
 ) -> tuple[TransformedParams, Guide]:
-    """A Gaussian guide for latents shaped like ``example_latents``, and its params.
+    """A Gaussian or flow guide for latents shaped like ``example_latents``.
 
     The guide starts centred on ``example_latents`` (its median is that value),
     with standard deviation ``init_scale`` for every unconstrained coordinate.
     To start from a draw of a prior, pass :func:`prior_draw`'s latents.
+
+    With ``kind="flow"`` the family of ``u`` is a normalizing flow over that
+    mean-field Gaussian (``guide.base`` is ``jr.transformed(gaussian, flow)``),
+    so the guide's params are ``TransformedParams(flow_params, ())`` with
+    ``flow_params = TransformedParams(gaussian_params, layer_params)``: the
+    Gaussian and the layers are learned together. A flow whose layers start at
+    the identity (coupling, autoregressive and spline layers) starts as the
+    mean-field guide; planar and radial layers start at a random small map.
 
     Args:
         example_latents: a pytree of arrays (or floats), one value of the
@@ -279,9 +314,17 @@ def make_guide(
             ``"unit_interval"``), :func:`interval` values, parameter-free
             ``Bijector`` bundles (``jr.bijectors.softplus``) or
             ``Constraint(bijector, params)``; ``None``: all real.
-        kind: ``"mean_field"`` (diagonal) or ``"full_rank"`` (Cholesky).
+        kind: ``"mean_field"`` (diagonal), ``"full_rank"`` (Cholesky) or
+            ``"flow"`` (needs ``flow`` and ``key``).
         init_scale: the initial standard deviation of every unconstrained
             coordinate (numpyro's ``init_scale``), positive.
+        flow: with ``kind="flow"``: a builder of :mod:`jaxreparam.flows`
+            (``jr.flows.iaf``, or ``functools.partial(jr.flows.iaf,
+            num_layers=4)`` with its options), called as ``flow(key, D,
+            base=(gaussian, gaussian_params))``; or a ``Bijector`` acting on
+            vectors (``event_ndims == 1``) of size ``D``, its params
+            ``flow.init(key)``.
+        key: with ``kind="flow"``: the PRNG key of the flow's initial params.
 
     Returns:
         ``(params, guide)``: ``TransformedParams`` of ``guide.family`` and the
@@ -289,8 +332,11 @@ def make_guide(
 
     Raises:
         ValueError: an unknown kind or constraint, constraints of another
-            structure, an example value outside its constraint's domain, or a
-            non-positive ``init_scale``.
+            structure, an example value outside its constraint's domain, a
+            non-positive ``init_scale``, ``kind="flow"`` without ``flow`` or
+            ``key``, or ``flow`` with another kind.
+        TypeError: ``flow`` is neither a ``Bijector`` nor callable, or a
+            bijector that does not act on vectors.
 
     Examples:
         >>> import jax.numpy as jnp
@@ -299,28 +345,69 @@ def make_guide(
         ...                               {"rate": "positive", "w": "real"})
         >>> guide.size, float(guide.median(params)["rate"])
         (4, 2.0)
+
+        An inverse autoregressive flow guide (Kingma et al. 2016):
+
+        >>> params, guide = vi.make_guide({"rate": 2.0, "w": jnp.zeros(3)},
+        ...     {"rate": "positive", "w": "real"}, kind="flow",
+        ...     flow=jr.flows.iaf, key=jax.random.key(0))
+        >>> guide.sample(jax.random.key(1), params, (5,))["w"].shape
+        (5, 3)
     """
-    if kind not in KINDS:
+    where = "vi.make_guide"
+    if kind not in KINDS and kind != FLOW:
         raise ValueError(
-            f"vi.make_guide: kind must be one of {sorted(KINDS)}, got {kind!r}"
+            f"{where}: kind must be one of {sorted([*KINDS, FLOW])}, got {kind!r}"
         )
+    if kind == FLOW and (flow is None or key is None):
+        raise ValueError(f"{where}: kind='flow' needs a flow and a key")
+    if kind != FLOW and flow is not None:
+        raise ValueError(f"{where}: flow=... is for kind='flow', got kind={kind!r}")
     if not (isinstance(init_scale, int | float) and init_scale > 0):
         raise ValueError(
-            f"vi.make_guide: init_scale must be a positive number, got {init_scale!r}"
+            f"{where}: init_scale must be a positive number, got {init_scale!r}"
         )
     blocks, structure, loc = _blocks(example_latents, constraints)
-    base, size = KINDS[kind], int(loc.size)
-    if kind == "mean_field":
-        base_params = base.init(
-            loc=loc, scale_diag=jnp.full(size, init_scale, loc.dtype)
-        )
-    else:
+    base, size = KINDS.get(kind, KINDS["mean_field"]), int(loc.size)
+    if kind == "full_rank":
         base_params = base.init(
             loc=loc, scale_tril=init_scale * jnp.eye(size, dtype=loc.dtype)
         )
+    else:
+        base_params = base.init(
+            loc=loc, scale_diag=jnp.full(size, init_scale, loc.dtype)
+        )
+    if kind == FLOW:
+        base_params, base = _flow_on(where, flow, key, size, base, base_params)
     bijector = _tree_bijector(blocks, structure, size)
     family = bijectors.transformed(base, bijector)
     return TransformedParams(base_params, ()), Guide(family, base, bijector, size)
+
+
+def _flow_on(
+    where: str, flow: Any, key: ArrayLike, size: int, base: Family, base_params: Any
+) -> tuple[TransformedParams, Family]:
+    """The params and family of ``flow`` over the Gaussian ``base`` on ``R^size``."""
+    if isinstance(flow, Bijector):
+        if flow.event_ndims != 1:
+            raise TypeError(
+                f"{where}: a flow bijector must act on vectors (event_ndims 1), "
+                f"got {flow.name} with event_ndims {flow.event_ndims}"
+            )
+        family = bijectors.transformed(base, flow)
+        return TransformedParams(base_params, flow.init(key)), family
+    if not callable(flow):
+        raise TypeError(
+            f"{where}: flow must be a jaxreparam.flows builder or a Bijector, "
+            f"got {type(flow).__name__}"
+        )
+    params, family = flow(key, size, base=(base, base_params))
+    if not isinstance(family, Family) or not isinstance(params, TransformedParams):
+        raise TypeError(
+            f"{where}: the flow builder must return (TransformedParams, Family), "
+            f"got ({type(params).__name__}, {type(family).__name__})"
+        )
+    return params, family
 
 
 def prior_draw(key: ArrayLike, prior: Any, params: Any = None) -> Any:
@@ -400,7 +487,7 @@ def make_elbo_loss(
     log_target: Callable[..., ArrayLike],
     *,
     num_samples: int = 1,
-    entropy: str = "analytic",
+    entropy: str | None = None,
     gradient: str = "standard",
 ) -> Callable[..., Array]:
     """``loss(key, params, batch=None)``: minus ADVI's ELBO, for ``jaxreparam.fit``.
@@ -419,7 +506,9 @@ def make_elbo_loss(
             :func:`minibatch_log_joint`.
         num_samples: draws of the estimate, a positive Python int.
         entropy: ``"analytic"`` (the Gaussian's closed-form entropy, Stan's
-            ADVI) or ``"monte_carlo"`` (``-log q`` of the draws).
+            ADVI) or ``"monte_carlo"`` (``-log q`` of the draws); ``None``
+            (the default): ``"analytic"`` for a Gaussian guide,
+            ``"monte_carlo"`` for a flow guide (which has no closed form).
         gradient: ``"standard"`` or ``"stl"`` (sticking the landing; needs
             ``entropy="monte_carlo"``).
 
@@ -440,6 +529,8 @@ def make_elbo_loss(
         >>> jax.grad(loss, argnums=1)(jax.random.key(0), params).base.loc.shape
         (2,)
     """
+    if entropy is None:
+        entropy = "analytic" if guide.base.has("entropy") else "monte_carlo"
     # The objectives check the options once, now, and name the bad one.
     objectives.make_elbo_loss(
         guide.base,
@@ -559,12 +650,13 @@ def fit(
     constraints: Any = None,
     kind: str = "mean_field",
     num_samples: int = 1,
-    entropy: str = "analytic",
+    entropy: str | None = None,
     gradient: str = "standard",
     init_scale: float = 0.1,
+    flow: Any = None,
     **options: Any,
 ) -> tuple[Guide, fitting.FitResult]:
-    """Fits a Gaussian guide to a target: ADVI in one call.
+    """Fits a Gaussian or flow guide to a target: ADVI in one call.
 
     :func:`make_guide`, then :func:`make_elbo_loss`, then ``jaxreparam.fit``.
     Give either ``log_target`` or ``log_prior`` and ``log_likelihood`` (per
@@ -585,11 +677,16 @@ def fit(
         log_likelihood: ``log_likelihood(latents, x_i)`` of one example of
             ``data``.
         constraints: see :func:`make_guide`.
-        kind: ``"mean_field"`` or ``"full_rank"``.
+        kind: ``"mean_field"``, ``"full_rank"`` or ``"flow"`` (with ``flow``).
         num_samples: Monte Carlo draws per step.
         entropy: see :func:`make_elbo_loss`.
         gradient: see :func:`make_elbo_loss`.
         init_scale: see :func:`make_guide`.
+        flow: with ``kind="flow"``, a :mod:`jaxreparam.flows` builder or a
+            ``Bijector`` on vectors (see :func:`make_guide`); its initial
+            params are drawn with ``jax.random.split(key)[0]``, and the fit
+            runs with ``jax.random.split(key)[1]`` (a Gaussian guide's fit
+            runs with ``key`` itself).
         **options: passed on to ``jaxreparam.fit`` (``batch_size``,
             ``chunk_size``, ``progress``, ``mesh``, ``validation_loss``, ...).
 
@@ -612,8 +709,16 @@ def fit(
         raise ValueError(
             "vi.fit: give either log_target or log_prior and log_likelihood, not both"
         )
+    flow_key = None
+    if kind == FLOW:
+        flow_key, key = jax.random.split(_checks.check_key(key))
     params, guide = make_guide(
-        example_latents, constraints, kind=kind, init_scale=init_scale
+        example_latents,
+        constraints,
+        kind=kind,
+        init_scale=init_scale,
+        flow=flow,
+        key=flow_key,
     )
     loss = make_elbo_loss(
         guide, log_target, num_samples=num_samples, entropy=entropy, gradient=gradient
