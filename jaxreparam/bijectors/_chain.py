@@ -54,7 +54,8 @@ def chain(*bijectors: Bijector) -> Bijector:
     log-determinants add up. The chain's ``event_ndims`` is the largest of its
     bijectors'; an elementwise bijector's log-determinant is summed over the
     chain's event axes, so every log-determinant has the shape of ``x`` with
-    the chain's event axes reduced.
+    the chain's event axes reduced. A context goes to the conditional
+    bijectors only, so a conditional layer chains with a permutation.
 
     Args:
         *bijectors: one or more ``Bijector`` bundles.
@@ -103,7 +104,8 @@ def chain(*bijectors: Bijector) -> Bijector:
         check_params(params)
         total: Any = None
         for bijector, p in zip(bijectors, params, strict=True):
-            x, log_det = apply(bijector, bijector.forward, p, x, context)
+            given = context if bijector.conditional else None  # (a permutation)
+            x, log_det = apply(bijector, bijector.forward, p, x, given)
             log_det = sum_trailing(log_det, event_ndims - bijector.event_ndims)
             total = log_det if total is None else total + log_det
         return x, total
@@ -114,7 +116,8 @@ def chain(*bijectors: Bijector) -> Bijector:
         check_params(params)
         total: Any = None
         for bijector, p in zip(reversed(bijectors), reversed(params), strict=True):
-            y, log_det = apply(bijector, bijector.inverse, p, y, context)
+            given = context if bijector.conditional else None
+            y, log_det = apply(bijector, bijector.inverse, p, y, given)
             log_det = sum_trailing(log_det, event_ndims - bijector.event_ndims)
             total = log_det if total is None else total + log_det
         return y, total

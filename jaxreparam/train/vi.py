@@ -539,6 +539,12 @@ def make_elbo_loss(
         entropy=entropy,
         gradient=gradient,
     )
+    if entropy == "analytic" and not guide.base.has("entropy"):
+        raise ValueError(
+            f"vi.make_elbo_loss: entropy='analytic' needs a closed-form entropy, "
+            f"which the guide's {guide.base.name} has not; use "
+            "entropy='monte_carlo' (the default for a flow)"
+        )
     if gradient == "stl" and entropy == "analytic":
         raise ValueError(
             "vi.make_elbo_loss: gradient='stl' drops the score of the Monte Carlo "
