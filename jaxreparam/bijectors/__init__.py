@@ -19,6 +19,12 @@ unconstrained values, so that an optax step keeps them invertible.
 | ``shift``, ``scale``, ``affine`` | the reals (learnable) | elementwise |
 | ``coupling``, ``affine_coupling`` | the reals (RealNVP) | over the last axis |
 | ``masked_autoregressive``, ``affine_autoregressive`` | the reals (MAF) | last axis |
+| ``tanh`` | ``(-1, 1)`` | elementwise, finite for large inputs |
+| ``tril_affine`` | the reals, ``loc + L x`` (learnable) | over the last axis |
+| ``permute(order)``, ``reverse`` | the reals, coordinates reordered | 0 |
+| ``planar``, ``radial`` | the reals (learnable, Rezende & Mohamed 2015) | last axis |
+| ``rational_quadratic_spline`` | the reals (splines on an interval) | elementwise |
+| ``spline_coupling``, ``spline_autoregressive`` | the reals (NSF) | last axis |
 
 ``chain(a, b, ...)`` applies ``a`` first (left to right); its params are the
 tuple of theirs. ``repeat(b, n)`` applies ``b`` ``n`` times with stacked params
@@ -47,15 +53,27 @@ from jaxreparam.bijectors._coupling import CouplingParams, affine_coupling, coup
 from jaxreparam.bijectors._exp import ExpParams, exp
 from jaxreparam.bijectors._identity import IdentityParams, identity
 from jaxreparam.bijectors._invert import invert
+from jaxreparam.bijectors._permute import PermuteParams, ReverseParams, permute, reverse
+from jaxreparam.bijectors._planar import PlanarParams, planar
+from jaxreparam.bijectors._radial import RadialParams, radial
 from jaxreparam.bijectors._repeat import repeat
 from jaxreparam.bijectors._sigmoid import SigmoidParams, sigmoid
 from jaxreparam.bijectors._softplus import SoftplusParams, softplus
+from jaxreparam.bijectors._spline import (
+    SplineParams,
+    rational_quadratic_spline,
+    spline_autoregressive,
+    spline_coupling,
+    spline_transformer,
+)
 from jaxreparam.bijectors._stick_breaking import StickBreakingParams, stick_breaking
+from jaxreparam.bijectors._tanh import TanhParams, tanh
 from jaxreparam.bijectors._transformed import TransformedParams, transformed
 from jaxreparam.bijectors._transformer import (
     Transformer,
     affine_transformer,
 )
+from jaxreparam.bijectors._tril_affine import TrilAffineParams, tril_affine
 
 __all__ = [
     "BIJECTORS",
@@ -64,13 +82,20 @@ __all__ = [
     "CouplingParams",
     "ExpParams",
     "IdentityParams",
+    "PermuteParams",
+    "PlanarParams",
+    "RadialParams",
+    "ReverseParams",
     "ScaleParams",
     "ShiftParams",
     "SigmoidParams",
     "SoftplusParams",
+    "SplineParams",
     "StickBreakingParams",
+    "TanhParams",
     "TransformedParams",
     "Transformer",
+    "TrilAffineParams",
     "affine",
     "affine_autoregressive",
     "affine_coupling",
@@ -81,13 +106,23 @@ __all__ = [
     "identity",
     "invert",
     "masked_autoregressive",
+    "permute",
+    "planar",
+    "radial",
+    "rational_quadratic_spline",
     "repeat",
+    "reverse",
     "scale",
     "shift",
     "sigmoid",
     "softplus",
+    "spline_autoregressive",
+    "spline_coupling",
+    "spline_transformer",
     "stick_breaking",
+    "tanh",
     "transformed",
+    "tril_affine",
 ]
 
 #: Every bijector bundle, by name.
@@ -102,5 +137,11 @@ BIJECTORS = {
         shift,
         scale,
         affine,
+        tanh,
+        tril_affine,
+        reverse,
+        planar,
+        radial,
+        rational_quadratic_spline,
     )
 }
