@@ -23,8 +23,6 @@ unconstrained values, so that an optax step keeps them invertible.
 | ``tril_affine`` | the reals, ``loc + L x`` (learnable) | over the last axis |
 | ``permute(order)``, ``reverse`` | the reals, coordinates reordered | 0 |
 | ``planar``, ``radial`` | the reals (learnable, Rezende & Mohamed 2015) | last axis |
-| ``rational_quadratic_spline`` | the reals (splines on an interval) | elementwise |
-| ``spline_coupling``, ``spline_autoregressive`` | the reals (NSF) | last axis |
 
 ``chain(a, b, ...)`` applies ``a`` first (left to right); its params are the
 tuple of theirs. ``repeat(b, n)`` applies ``b`` ``n`` times with stacked params
@@ -59,13 +57,6 @@ from jaxreparam.bijectors._radial import RadialParams, radial
 from jaxreparam.bijectors._repeat import repeat
 from jaxreparam.bijectors._sigmoid import SigmoidParams, sigmoid
 from jaxreparam.bijectors._softplus import SoftplusParams, softplus
-from jaxreparam.bijectors._spline import (
-    SplineParams,
-    rational_quadratic_spline,
-    spline_autoregressive,
-    spline_coupling,
-    spline_transformer,
-)
 from jaxreparam.bijectors._stick_breaking import StickBreakingParams, stick_breaking
 from jaxreparam.bijectors._tanh import TanhParams, tanh
 from jaxreparam.bijectors._transformed import TransformedParams, transformed
@@ -90,7 +81,6 @@ __all__ = [
     "ShiftParams",
     "SigmoidParams",
     "SoftplusParams",
-    "SplineParams",
     "StickBreakingParams",
     "TanhParams",
     "TransformedParams",
@@ -109,16 +99,12 @@ __all__ = [
     "permute",
     "planar",
     "radial",
-    "rational_quadratic_spline",
     "repeat",
     "reverse",
     "scale",
     "shift",
     "sigmoid",
     "softplus",
-    "spline_autoregressive",
-    "spline_coupling",
-    "spline_transformer",
     "stick_breaking",
     "tanh",
     "transformed",
@@ -142,6 +128,5 @@ BIJECTORS = {
         reverse,
         planar,
         radial,
-        rational_quadratic_spline,
     )
 }
