@@ -2,6 +2,7 @@
 
 numpyro, distrax and TensorFlow Probability on JAX are benchmark-only
 dependencies; they are imported on first use (TFP's substrate is the slow one).
+flowjax (with equinox) is optional: only the flow workload uses it.
 Every Normal below is parameterized as jaxreparam's is, by ``loc`` and
 ``log_scale``, so that every contender differentiates with respect to the same
 numbers; the peers build ``scale = exp(log_scale)`` as a user of theirs would.
@@ -25,6 +26,7 @@ __all__ = [
     "NORMAL",
     "PEERS",
     "distrax",
+    "flowjax",
     "numpyro_dist",
     "tfd",
     "versions",
@@ -55,6 +57,18 @@ def distrax() -> Any:
 
 
 @functools.cache
+def flowjax() -> Any:
+    """The ``flowjax`` module, with ``bijections`` and ``distributions`` loaded."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import flowjax
+        import flowjax.bijections
+        import flowjax.distributions
+
+    return flowjax
+
+
+@functools.cache
 def tfd() -> Any:
     """``tensorflow_probability.substrates.jax.distributions``."""
     with warnings.catch_warnings():
@@ -70,6 +84,10 @@ def versions() -> dict[str, str]:
     for package in ("jax", "jaxlib", "jaxreparam", "numpyro", "distrax"):
         out[package] = importlib.metadata.version(package)
     out["tfp"] = importlib.metadata.version("tfp-nightly")
+    try:  # optional
+        out["flowjax"] = importlib.metadata.version("flowjax")
+    except importlib.metadata.PackageNotFoundError:
+        pass
     for package in ("optax", "numpy"):
         out[package] = importlib.metadata.version(package)
     return out

@@ -47,6 +47,7 @@ WORKLOADS = {
     "fit loop": "benchmarks.fit_loop_rows",
     "score-function gradient": "benchmarks.estimator_rows",
     "Bernoulli log-likelihood": "benchmarks.bernoulli",
+    "normalizing flows": "benchmarks.flows",
 }
 
 MODES = {
