@@ -110,10 +110,9 @@ def masked_autoregressive(
     dim = _conditioner.check_size(where, "dim", dim, 1)
     context_size = _conditioner.check_size(where, "context_size", context_size, 0)
     num_params = transformer.num_params
-    network = _mlp.masked_mlp(
-        dim, num_params, tuple(hidden_sizes), context_size=context_size
-    )
-    masks = _mlp.made_masks(dim, num_params, tuple(hidden_sizes), context_size)
+    hidden_sizes = _mlp.check_sizes(where, hidden_sizes)
+    network = _mlp.masked_mlp(dim, num_params, hidden_sizes, context_size=context_size)
+    masks = _mlp.made_masks(dim, num_params, hidden_sizes, context_size)
 
     def default_apply(params: Any, x: Array, context: Array | None) -> Array:
         return _mlp.run(_mlp.apply_masks(params, masks), x, jax.nn.relu, context)

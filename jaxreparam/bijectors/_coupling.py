@@ -177,7 +177,8 @@ def coupling(
     num_params = transformer.num_params
     num_moved = int((~mask).sum())
     out_size = num_moved * num_params
-    network = _mlp.mlp(int(mask.sum()) + context_size, out_size, tuple(hidden_sizes))
+    hidden_sizes = _mlp.check_sizes(where, hidden_sizes)
+    network = _mlp.mlp(int(mask.sum()) + context_size, out_size, hidden_sizes)
     split = _split(mask)
 
     def default_apply(params: Any, x_c: Array, context: Array | None) -> Array:
