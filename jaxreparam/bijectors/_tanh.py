@@ -2,8 +2,8 @@
 
 ``dy/dx = 1 - tanh(x)^2``, computed in log space as ``log(1 - tanh(x)^2) =
 2 (log 2 - x - softplus(-2 x))``, which stays finite (and has finite gradients)
-for every finite ``x``, even where ``tanh(x)`` rounds to ``+-1`` (above about
-``|x| = 9`` in float32): at ``x = 50`` it is ``-98.6``, not ``-inf``.
+for every finite ``x``, even where ``tanh(x)`` rounds to ``+-1`` (from
+``|x| = 8`` in float32): at ``x = 50`` it is ``-98.6``, not ``-inf``.
 
 The inverse is ``x = arctanh(y)`` with ``log|dx/dy| = -log1p(-y) - log1p(y)``.
 At ``y = +-1`` it gives ``x = +-inf`` and a log-determinant of ``+inf`` (the

@@ -63,3 +63,11 @@ def test_grad_and_vmap_of_the_inverse():
     np.testing.assert_allclose(grad, 1.0 / (1.0 - y**2), rtol=1e-6)
     mapped = jax.vmap(lambda v: jb.tanh.inverse((), v))(y)
     np.testing.assert_allclose(mapped[0], jnp.arctanh(y), rtol=1e-6)
+
+
+def test_forward_lands_inside_the_interval():
+    x = jnp.linspace(-7.5, 7.5, 61, dtype=jnp.float32)  # tanh is +-1 from |x| = 8
+    y, log_det = jb.tanh.forward((), x)
+    assert bool(jnp.all((y > -1.0) & (y < 1.0)))
+    assert bool(jnp.all(jnp.diff(y) > 0))
+    assert bool(jnp.all(jnp.isfinite(log_det)))
