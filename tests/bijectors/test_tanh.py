@@ -11,7 +11,6 @@ jb = jr.bijectors
 
 CASES = {
     "tanh": Case(jb.tanh, lambda key: jb.tanh.init(), (4, 3)),
-    "tanh_batch": Case(jb.tanh, lambda key: jb.tanh.init(), (2, 3, 5), spread=1.5),
 }
 
 
