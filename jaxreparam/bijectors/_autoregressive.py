@@ -163,12 +163,11 @@ def masked_autoregressive(
             where, "u", u, dim, context_size, context
         )
         raw = pass_of(params.conditioner, context)
-        x = u
-        if dim > 1:  # x_0 .. x_{k-1} are final after k passes
-            x = transformer.forward(raw(x), u)[0]  # the carry takes y's dtype
-            x = jax.lax.fori_loop(
-                0, dim - 2, lambda _, x: transformer.forward(raw(x), u)[0], x
-            )
+        # x_0 .. x_{k-1} are final after k passes; the carry has y's dtype
+        dtype = jax.eval_shape(lambda: transformer.forward(raw(u), u)[0]).dtype
+        x = jax.lax.fori_loop(
+            0, dim - 1, lambda _, x: transformer.forward(raw(x), u)[0], u.astype(dtype)
+        )
         y, log_det = transformer.forward(raw(x), u)
         return y, jnp.sum(log_det, axis=-1)
 
