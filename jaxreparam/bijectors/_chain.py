@@ -55,7 +55,8 @@ def chain(*bijectors: Bijector) -> Bijector:
     bijectors'; an elementwise bijector's log-determinant is summed over the
     chain's event axes, so every log-determinant has the shape of ``x`` with
     the chain's event axes reduced. A context goes to the conditional
-    bijectors only, so a conditional layer chains with a permutation.
+    bijectors only, so a conditional layer chains with a permutation; a
+    context given to a chain of unconditional bijectors is an error.
 
     Args:
         *bijectors: one or more ``Bijector`` bundles.
@@ -104,7 +105,7 @@ def chain(*bijectors: Bijector) -> Bijector:
         check_params(params)
         total: Any = None
         for bijector, p in zip(bijectors, params, strict=True):
-            given = context if bijector.conditional else None  # (a permutation)
+            given = context if bijector.conditional or not conditional else None
             x, log_det = apply(bijector, bijector.forward, p, x, given)
             log_det = sum_trailing(log_det, event_ndims - bijector.event_ndims)
             total = log_det if total is None else total + log_det
@@ -116,7 +117,7 @@ def chain(*bijectors: Bijector) -> Bijector:
         check_params(params)
         total: Any = None
         for bijector, p in zip(reversed(bijectors), reversed(params), strict=True):
-            given = context if bijector.conditional else None
+            given = context if bijector.conditional or not conditional else None
             y, log_det = apply(bijector, bijector.inverse, p, y, given)
             log_det = sum_trailing(log_det, event_ndims - bijector.event_ndims)
             total = log_det if total is None else total + log_det
