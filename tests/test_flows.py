@@ -268,6 +268,27 @@ def test_the_sharded_fit_of_every_builder_equals_the_single_device_fit():
 # Conditional flows.
 
 
+def test_the_context_reaches_every_layer_through_the_permutations():
+    """A conditional RealNVP: the density depends on the context; draws invert."""
+    params, family = flows.real_nvp(
+        jax.random.key(0), 2, num_layers=2, hidden_sizes=(4,), context_size=1
+    )
+    params = _perturbed(jax.random.key(1), params)
+
+    @jax.jit
+    def densities(key, params):
+        at = lambda c: params._replace(context=jnp.full((5, 1), c))
+        z, log_q = family.sample_and_log_prob(key, at(0.5), (5,))
+        return log_q, family.log_prob(at(0.5), z), family.log_prob(at(-0.5), z)
+
+    log_q, same, other = densities(jax.random.key(2), params)
+    np.testing.assert_allclose(same, log_q, rtol=1e-5, atol=1e-5)
+    assert np.max(np.abs(np.asarray(other - log_q))) > 1e-3
+    unconditional = jr.bijectors.chain(jr.bijectors.reverse)
+    with pytest.raises(ValueError, match="reverse is not conditional"):
+        unconditional.forward(((),), jnp.zeros(2), context=jnp.ones(1))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["real_nvp", "maf"])
 def test_a_conditional_flow_learns_a_conditional_density(name):
