@@ -557,8 +557,16 @@ def test_wrong_event_shapes_and_nan_params(name):
     params, family = BUILDERS[name](jax.random.key(0), DIM)
     with pytest.raises(ValueError, match=r"event shape \(3,\)"):
         family.log_prob(params, jnp.zeros((4, 2)))
-    bad = params._replace(base=params.base._replace(loc=jnp.full(DIM, jnp.nan)))
-    log_q = jax.jit(family.log_prob)(bad, jnp.zeros((4, DIM)))
-    assert np.all(np.isnan(np.asarray(log_q)))
-    z = jax.jit(family.sample, static_argnums=2)(jax.random.key(1), bad, (4,))
-    assert np.all(np.isnan(np.asarray(z)))
+    log_prob = jax.jit(family.log_prob)
+    sample = jax.jit(family.sample, static_argnums=2)
+    nan_base = params._replace(base=params.base._replace(loc=jnp.full(DIM, jnp.nan)))
+    leaves, tree = jax.tree.flatten(params.bijector)  # every layer param NaN
+    nan_layers = params._replace(
+        bijector=jax.tree.unflatten(tree, [jnp.full_like(v, jnp.nan) for v in leaves])
+    )
+    keys = jax.random.split(jax.random.key(1), 2)
+    for bad, key in zip((nan_base, nan_layers), keys, strict=True):
+        log_q = log_prob(bad, jnp.zeros((4, DIM)))
+        assert np.all(np.isnan(np.asarray(log_q)))
+        z = sample(key, bad, (4,))
+        assert np.all(np.isnan(np.asarray(z)))
