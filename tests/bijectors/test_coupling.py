@@ -40,6 +40,9 @@ CASES = {
     "affine_coupling_interleaved": _case(
         jb.affine_coupling(5, mask=_INTERLEAVED, hidden_sizes=(8,)), (3, 5)
     ),
+    "affine_coupling_alternating": _case(
+        jb.affine_coupling(5, mask=np.arange(5) % 2 == 1, hidden_sizes=(8,)), (3, 5)
+    ),
     "affine_coupling_suffix": _case(
         jb.affine_coupling(
             5, mask=np.array([False, False, True, True, True]), hidden_sizes=(8,)
@@ -79,7 +82,12 @@ def test_starts_at_the_identity():
 
 @pytest.mark.parametrize(
     "mask",
-    [None, _INTERLEAVED, np.array([False, True, True, False, True])],
+    [
+        None,
+        _INTERLEAVED,  # index gathers
+        np.array([False, True, True, False, True]),
+        np.arange(5) % 2 == 0,  # strided slices
+    ],
 )
 def test_conditioning_coordinates_are_unchanged_and_the_others_move(mask):
     layer = jb.affine_coupling(5, mask=mask, hidden_sizes=(8,))
