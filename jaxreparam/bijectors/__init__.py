@@ -23,6 +23,8 @@ unconstrained values, so that an optax step keeps them invertible.
 | ``tril_affine`` | the reals, ``loc + L x`` (learnable) | over the last axis |
 | ``permute(order)``, ``reverse`` | the reals, coordinates reordered | 0 |
 | ``planar``, ``radial`` | the reals (learnable, Rezende & Mohamed 2015) | last axis |
+| ``rational_quadratic_spline`` | the reals (splines on an interval) | elementwise |
+| ``spline_coupling``, ``spline_autoregressive`` | the reals (NSF) | last axis |
 
 ``chain(a, b, ...)`` applies ``a`` first (left to right); its params are the
 tuple of theirs. ``repeat(b, n)`` applies ``b`` ``n`` times with stacked params
@@ -57,6 +59,13 @@ from jaxreparam.bijectors._radial import RadialParams, radial
 from jaxreparam.bijectors._repeat import repeat
 from jaxreparam.bijectors._sigmoid import SigmoidParams, sigmoid
 from jaxreparam.bijectors._softplus import SoftplusParams, softplus
+from jaxreparam.bijectors._spline import (
+    SplineParams,
+    rational_quadratic_spline,
+    spline_autoregressive,
+    spline_coupling,
+    spline_transformer,
+)
 from jaxreparam.bijectors._stick_breaking import StickBreakingParams, stick_breaking
 from jaxreparam.bijectors._tanh import TanhParams, tanh
 from jaxreparam.bijectors._transformed import TransformedParams, transformed
@@ -81,6 +90,7 @@ __all__ = [
     "ShiftParams",
     "SigmoidParams",
     "SoftplusParams",
+    "SplineParams",
     "StickBreakingParams",
     "TanhParams",
     "TransformedParams",
@@ -99,12 +109,16 @@ __all__ = [
     "permute",
     "planar",
     "radial",
+    "rational_quadratic_spline",
     "repeat",
     "reverse",
     "scale",
     "shift",
     "sigmoid",
     "softplus",
+    "spline_autoregressive",
+    "spline_coupling",
+    "spline_transformer",
     "stick_breaking",
     "tanh",
     "transformed",
@@ -128,5 +142,6 @@ BIJECTORS = {
         reverse,
         planar,
         radial,
+        rational_quadratic_spline,
     )
 }
