@@ -205,7 +205,7 @@ def test_raw_zero_is_the_identity_bitwise(dtype):
     with jax.enable_x64(dtype == jnp.float64):
         x = 4.0 * jax.random.normal(jax.random.key(3), (2000,), dtype)
         x = jnp.concatenate([x, jnp.array([-3.0, 3.0, -1e4, 1e4, 0.0], dtype)])
-        for num_bins in (1, 2, 5, 8):
+        for num_bins in (1, 4):
             transformer = jb.spline_transformer(num_bins, bound=2.5)
             raw = jnp.zeros((transformer.num_params,), dtype)
             for function in (transformer.forward, transformer.inverse):
@@ -288,10 +288,11 @@ def test_float32_finite_values_and_gradients_at_the_edges():
             np.testing.assert_array_equal(grad_params.bound, 0.0)  # fixed
 
 
+@pytest.mark.slow  # the bijector's edge test covers the same code
 def test_transformer_float32_gradients_finite_at_the_edges():
-    transformer = jb.spline_transformer(num_bins=8, bound=3.0)
+    transformer = jb.spline_transformer(num_bins=4, bound=3.0)
     raw = 10.0 * jax.random.normal(jax.random.key(8), (transformer.num_params,))
-    points = _edge_points(np.linspace(-3.0, 3.0, 9))
+    points = _edge_points(np.linspace(-3.0, 3.0, 5))
     for function in (transformer.forward, transformer.inverse):
 
         def total(raw, v, function=function):
@@ -432,7 +433,10 @@ def test_keyed_init_is_random_and_near_the_identity():
 
 def test_spline_layers_start_at_the_identity_and_train_in_flows():
     x = jnp.array([[0.5, -1.0, 2.0, 7.0], [-4.0, 0.1, 0.0, 2.9]])
-    for layer in (jb.spline_coupling(4), jb.spline_autoregressive(4)):
+    for layer in (
+        jb.spline_coupling(4, hidden_sizes=(8,)),
+        jb.spline_autoregressive(4, hidden_sizes=(8,)),
+    ):
         assert layer.name in ("spline_coupling", "spline_autoregressive")
         params = layer.init(jax.random.key(12))
         for function in (layer.forward, layer.inverse):
