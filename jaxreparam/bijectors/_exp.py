@@ -13,16 +13,11 @@ from typing import NamedTuple
 import jax.numpy as jnp
 
 from jaxreparam.base import Array, ArrayLike, Bijector
+from jaxreparam.bijectors._raw import empty_init
 
 
 class ExpParams(NamedTuple):
     """No params."""
-
-
-def init(key: ArrayLike = None) -> ExpParams:
-    """The (empty) params; ``key`` is accepted and ignored."""
-    del key
-    return ExpParams()
 
 
 def forward(params: ExpParams, x: ArrayLike) -> tuple[Array, Array]:
@@ -52,4 +47,4 @@ def inverse(params: ExpParams, y: ArrayLike) -> tuple[Array, Array]:
     return x, -x
 
 
-exp = Bijector("exp", ExpParams, init, forward, inverse)
+exp = Bijector("exp", ExpParams, empty_init(ExpParams), forward, inverse)

@@ -7,16 +7,11 @@ from typing import NamedTuple
 import jax.numpy as jnp
 
 from jaxreparam.base import Array, ArrayLike, Bijector
+from jaxreparam.bijectors._raw import empty_init
 
 
 class IdentityParams(NamedTuple):
     """No params."""
-
-
-def init(key: ArrayLike = None) -> IdentityParams:
-    """The (empty) params; ``key`` is accepted and ignored."""
-    del key
-    return IdentityParams()
 
 
 def forward(params: IdentityParams, x: ArrayLike) -> tuple[Array, Array]:
@@ -32,4 +27,6 @@ def forward(params: IdentityParams, x: ArrayLike) -> tuple[Array, Array]:
     return x, jnp.zeros_like(x)
 
 
-identity = Bijector("identity", IdentityParams, init, forward, forward)
+identity = Bijector(
+    "identity", IdentityParams, empty_init(IdentityParams), forward, forward
+)

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxreparam.base import Array, ArrayLike, Bijector
-from jaxreparam.bijectors._raw import check_event
+from jaxreparam.bijectors._raw import check_event, empty_init
 
 
 class PermuteParams(NamedTuple):
@@ -84,10 +84,6 @@ def permute(permutation: Sequence[int]) -> Bijector:
     undo = np.argsort(order)
     dim = int(order.size)
 
-    def init(key: ArrayLike = None) -> PermuteParams:
-        del key
-        return PermuteParams()
-
     def forward(params: PermuteParams, x: ArrayLike) -> tuple[Array, Array]:
         del params
         x = check_event(where, "x", _last_axis(where, "x", x), dim)
@@ -101,17 +97,11 @@ def permute(permutation: Sequence[int]) -> Bijector:
     return Bijector(
         f"permute({order.tolist()})",
         PermuteParams,
-        init,
+        empty_init(PermuteParams),
         forward,
         inverse,
         event_ndims=1,
     )
-
-
-def reverse_init(key: ArrayLike = None) -> ReverseParams:
-    """The (empty) params; ``key`` is accepted and ignored."""
-    del key
-    return ReverseParams()
 
 
 def reverse_forward(params: ReverseParams, x: ArrayLike) -> tuple[Array, Array]:
@@ -144,7 +134,7 @@ def reverse_inverse(params: ReverseParams, y: ArrayLike) -> tuple[Array, Array]:
 reverse = Bijector(
     "reverse",
     ReverseParams,
-    reverse_init,
+    empty_init(ReverseParams),
     reverse_forward,
     reverse_inverse,
     event_ndims=1,

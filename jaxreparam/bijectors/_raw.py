@@ -1,11 +1,25 @@
-"""Helpers for params stored unconstrained: softplus, its inverse, and checks."""
+"""Helpers for bijector params: empty ones, unconstrained ones, and checks."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 
-from jaxreparam.base import Array
+from jaxreparam.base import Array, ArrayLike
+
+
+def empty_init(params_type: type) -> Callable[..., Any]:
+    """The ``init`` of a bijector without params: ``params_type()``, key ignored."""
+
+    def init(key: ArrayLike = None) -> Any:
+        """The (empty) params; ``key`` is accepted and ignored."""
+        del key
+        return params_type()
+
+    return init
 
 
 def softplus_inverse(y: Array) -> Array:

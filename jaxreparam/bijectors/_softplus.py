@@ -13,16 +13,11 @@ import jax
 import jax.numpy as jnp
 
 from jaxreparam.base import Array, ArrayLike, Bijector
+from jaxreparam.bijectors._raw import empty_init
 
 
 class SoftplusParams(NamedTuple):
     """No params."""
-
-
-def init(key: ArrayLike = None) -> SoftplusParams:
-    """The (empty) params; ``key`` is accepted and ignored."""
-    del key
-    return SoftplusParams()
 
 
 def forward(params: SoftplusParams, x: ArrayLike) -> tuple[Array, Array]:
@@ -56,4 +51,6 @@ def inverse(params: SoftplusParams, y: ArrayLike) -> tuple[Array, Array]:
     return y + log_slope, -log_slope
 
 
-softplus = Bijector("softplus", SoftplusParams, init, forward, inverse)
+softplus = Bijector(
+    "softplus", SoftplusParams, empty_init(SoftplusParams), forward, inverse
+)

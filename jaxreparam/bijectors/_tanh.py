@@ -21,18 +21,13 @@ import jax
 import jax.numpy as jnp
 
 from jaxreparam.base import Array, ArrayLike, Bijector
+from jaxreparam.bijectors._raw import empty_init
 
 _LOG_TWO = math.log(2.0)
 
 
 class TanhParams(NamedTuple):
     """No params."""
-
-
-def init(key: ArrayLike = None) -> TanhParams:
-    """The (empty) params; ``key`` is accepted and ignored."""
-    del key
-    return TanhParams()
 
 
 def forward(params: TanhParams, x: ArrayLike) -> tuple[Array, Array]:
@@ -78,4 +73,4 @@ def inverse(params: TanhParams, y: ArrayLike) -> tuple[Array, Array]:
     return jnp.arctanh(y), -(jnp.log1p(-y) + jnp.log1p(y))
 
 
-tanh = Bijector("tanh", TanhParams, init, forward, inverse)
+tanh = Bijector("tanh", TanhParams, empty_init(TanhParams), forward, inverse)
