@@ -61,6 +61,7 @@ __all__ = [
     "fit_energies",
     "fit_moons",
     "gaussian_nll",
+    "grid",
     "load_moons",
     "log_normalizer",
     "main",
@@ -151,8 +152,13 @@ def energy(index: Any, z: jax.Array) -> jax.Array:
     return jax.lax.switch(index, ENERGIES, z)
 
 
-def _grid(limit: float, size: int) -> tuple[jax.Array, jax.Array]:
-    """The points ``(size, size, 2)`` of a square grid and its spacing."""
+def grid(limit: float, size: int) -> tuple[jax.Array, jax.Array]:
+    """The points ``(size, size, 2)`` of ``[-limit, limit]^2`` and their spacing.
+
+    ``points[i, j] = (x_i, x_j)``: the first axis runs along ``z1``, so an
+    image of values on the grid is shown transposed (``imshow(values.T,
+    origin="lower")``).
+    """
     axis = jnp.linspace(-limit, limit, size)
     return jnp.stack(jnp.meshgrid(axis, axis, indexing="ij"), -1), axis[1] - axis[0]
 
@@ -166,7 +172,7 @@ def log_normalizer() -> jax.Array:
     about 1e-6 here: halving the spacing or widening the square leaves it
     unchanged in float32).
     """
-    points, spacing = _grid(LIMIT, GRID)
+    points, spacing = grid(LIMIT, GRID)
     log_mass = [jax.nn.logsumexp(-u(points)) for u in ENERGIES]
     return jnp.stack(log_mass) + 2.0 * jnp.log(spacing)
 
@@ -591,7 +597,7 @@ def _figures(results: dict[str, Any], folder: pathlib.Path, key: jax.Array) -> N
         print("matplotlib is not installed: no figures written")
         return
     folder.mkdir(parents=True, exist_ok=True)
-    points, _ = _grid(4.0, 200)
+    points, _ = grid(4.0, 200)
     extent = (-4.0, 4.0, -4.0, 4.0)
     grids = {
         "target": jax.jit(jax.vmap(lambda i: jnp.exp(-energy(i, points))))(
@@ -624,8 +630,8 @@ def _figures(results: dict[str, Any], folder: pathlib.Path, key: jax.Array) -> N
     train = np.asarray(results["data"]["train"])
     samples = jax.jit(family.sample, static_argnums=2)(key, params, train.shape[:1])
     samples = np.asarray(samples)
-    grid, _ = _grid(3.0, 200)
-    density = np.asarray(jax.jit(family.log_prob)(params, grid))
+    moons_points, _ = grid(3.0, 200)
+    density = np.asarray(jax.jit(family.log_prob)(params, moons_points))
     density = np.exp(density)
     figure = Figure(figsize=(12, 4), layout="constrained")
     data_ax, sample_ax, density_ax = figure.subplots(1, 3)

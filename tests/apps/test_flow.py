@@ -85,7 +85,7 @@ def test_log_normalizer_matches_a_finer_grid():
 
     @jax.jit
     def finer():
-        points, spacing = flow._grid(flow.LIMIT, 2 * flow.GRID - 1)
+        points, spacing = flow.grid(flow.LIMIT, 2 * flow.GRID - 1)
         log_mass = [jax.nn.logsumexp(-u(points)) for u in flow.ENERGIES]
         return jnp.stack(log_mass) + 2 * jnp.log(spacing)
 
