@@ -87,7 +87,7 @@ def _knots(raw: list[Array], bound: Array, min_bin_size: float) -> list[Array]:
     return [*knots, bound]
 
 
-def _derivatives(raw: list[Array], min_derivative: float) -> list[Array]:
+def _derivatives(raw: list[Array], min_derivative: float) -> list[Array | float]:
     """The ``K + 1`` knot derivatives: 1 at the ends, the interior from ``raw``.
 
     ``1 + (1 - min_derivative) elu(raw)``: exactly 1 at ``raw = 0``, at least
@@ -394,7 +394,8 @@ def init(
                 0.1 * jax.random.normal(k, size, dtype)
                 for k, size in zip(keys, sizes, strict=True)
             ]
-        return SplineParams(*raw, bound)
+        widths, heights, derivatives = raw
+        return SplineParams(widths, heights, derivatives, bound)
     return _from_knots(where, num_bins, bound, shape, knots)
 
 
@@ -428,7 +429,7 @@ def _from_knots(
         )
     shape = _checks.broadcast_shapes(
         where,
-        shape=shape,
+        shape=tuple(shape),
         bound=bound.shape,
         x_knots=x_knots.shape[:-1],
         y_knots=y_knots.shape[:-1],
