@@ -134,7 +134,7 @@ def _fig3_fits(num_layers, num_steps=4000, num_samples=256, elbo_samples=200_000
     return fits
 
 
-@pytest.mark.slow  # about a minute on 2 cores
+@pytest.mark.slow  # 15-25 s on 2 cores
 def test_rezende_mohamed_figure_3():
     """Planar flows of length 2, 8, 32: KL falls with K; K = 32 beats a Gaussian.
 
@@ -182,7 +182,7 @@ def _flowjax_spline(key, num_layers, width, depth, num_bins):
     return params, loss
 
 
-@pytest.mark.slow  # about a minute on 2 cores
+@pytest.mark.slow  # 15-25 s on 2 cores
 def test_moons_against_a_gaussian_and_flowjax():
     """The spline flow's test NLL: 0.5 nats below a Gaussian's, near flowjax's.
 
