@@ -194,10 +194,17 @@ def _spline(raw, x, inverse: bool):
     lo = -BOUND
 
     def knots(logits):
-        sizes = 2 * BOUND * (MIN_BIN + (1 - MIN_BIN * k) * jax.nn.softmax(logits, -1))
-        edges = lo + jnp.cumsum(sizes, -1)
-        first = jnp.full(edges.shape[:-1] + (1,), lo, edges.dtype)
-        return jnp.concatenate([first, edges[..., :-1], first * -1.0], -1)
+        # Sizes and knots summed in the library's order, so that a point next to
+        # a knot falls in the same bin (a cumsum rounds otherwise, and moves a
+        # gradient from one bin's params to its neighbour's).
+        exps = jnp.exp(logits - jnp.max(logits, -1, keepdims=True))
+        scale = 2 * BOUND * (1 - MIN_BIN * k) / jnp.sum(exps, -1, keepdims=True)
+        sizes = 2 * BOUND * MIN_BIN + scale * exps
+        edges = [jnp.full(sizes.shape[:-1], lo, sizes.dtype)]
+        for j in range(k - 1):
+            edges.append(edges[-1] + sizes[..., j])
+        edges.append(jnp.full(sizes.shape[:-1], BOUND, sizes.dtype))
+        return jnp.stack(edges, -1)
 
     xs, ys = knots(raw[..., :k]), knots(raw[..., k : 2 * k])
     inner = 1 + (1 - MIN_SLOPE) * jax.nn.elu(raw[..., 2 * k :])
