@@ -28,7 +28,9 @@ identity) and the same data:
   layers under a ``lax.scan`` over the stacked layer params (as the library's
   ``repeat``); the MAF's sequential direction a ``lax.fori_loop`` of ``D``
   passes. Its spline finds the bin with a comparison count and
-  ``take_along_axis``, the usual hand-written form;
+  ``take_along_axis``, the usual hand-written form (the knots summed in the
+  library's order: a ``cumsum`` rounds otherwise, and a point next to a knot
+  would take its neighbour's bin, and its gradient that bin's params);
 * ``hand-written (python loop)`` (full mode, ``D`` = 64 and batch 256, not
   the spline): the layers unrolled by a Python loop, the other natural form;
 * ``jaxreparam``: ``jr.flows.real_nvp / maf / iaf / neural_spline_flow``,
