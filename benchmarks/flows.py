@@ -1,6 +1,7 @@
 """Workload 11: normalizing flows: sampling, ``sample_and_log_prob``, a training step.
 
-Four flows, each ``L = 4`` layers of (layer, reverse the coordinates) over a
+Four flows, each ``L = 4`` layers of (layer, reverse the coordinates; in the
+order the ``jr.flows`` builders chain them, see :func:`reverse_first`) over a
 diagonal Gaussian base with learnable ``loc`` and ``log_scale``, conditioner
 MLPs of two ReLU hidden layers of 64 units:
 
@@ -38,7 +39,8 @@ identity) and the same data:
   ``jr.train.make_step``;
 * ``flowjax`` (RealNVP, MAF, IAF): the same flow built from flowjax's
   bijections as its builders build theirs (``Transformed(Normal, Scan(Chain([
-  layer, Flip])))``, layers made by ``eqx.filter_vmap``), with ``Coupling`` or
+  Flip, layer])))``, or ``[layer, Flip]``, layers made by ``eqx.filter_vmap``),
+  with ``Coupling`` or
   ``MaskedAutoregressive`` (inverted for the MAF) and the transformer
   ``Affine`` (RealNVP) or ``Invert(Affine)`` (MAF, IAF: jaxreparam's
   autoregressive layer computes ``x = shift + scale u`` in its sampling
@@ -153,9 +155,19 @@ def init(flow: str, dim: int, layers: int = LAYERS):
     return jax.tree.unflatten(tree, out), family
 
 
+@functools.cache
+def reverse_first() -> bool:
+    """Whether the builders' layers are ``chain(reverse, layer)`` (else the other way).
+
+    Every contender follows the library's order, so that they compute one map.
+    """
+    params, _ = jr.flows.real_nvp(jax.random.key(0), 2, num_layers=1)
+    return not hasattr(params.bijector[0], "conditioner")
+
+
 def _parts(params):
     """``(loc, log_scale, conditioner layers)`` of a flow's params."""
-    layer_params = params.bijector[0]
+    layer_params = params.bijector[1 if reverse_first() else 0]
     return params.base.loc, params.base.log_scale_diag, layer_params.conditioner
 
 
@@ -299,12 +311,19 @@ def _hand_flow(flow: str, dim: int, unrolled: bool = False):
     """``(forward, inverse)`` of the whole stack: ``(net, x) -> (y, log_det)``."""
     layer = hand_layer(flow, dim)
 
+    first = reverse_first()
+
     def forward_one(net, x):
+        if first:
+            return layer(net, x[..., ::-1], False)
         y, log_det = layer(net, x, False)
         return y[..., ::-1], log_det
 
     def inverse_one(net, y):
-        return layer(net, y[..., ::-1], True)
+        if not first:
+            return layer(net, y[..., ::-1], True)
+        x, log_det = layer(net, y, True)
+        return x[..., ::-1], log_det
 
     def run(one, reverse):
         def apply(net, x):
@@ -396,14 +415,15 @@ def flowjax_template(flow: str, dim: int, layers: int = LAYERS):
             )
             if flow == "MAF":
                 layer = bij.Invert(layer)
-        return bij.Chain([layer, bij.Flip((dim,))])
+        flip = bij.Flip((dim,))
+        return bij.Chain([flip, layer] if reverse_first() else [layer, flip])
 
     stack = eqx.filter_vmap(make_layer)(jax.random.split(jax.random.key(13), layers))
     return dists.Transformed(dists.Normal(jnp.zeros(dim)), bij.Scan(stack))
 
 
 def _flowjax_mlp(model):
-    layer = model.bijection.bijection.bijections[0]
+    layer = model.bijection.bijection.bijections[1 if reverse_first() else 0]
     if hasattr(layer, "conditioner"):
         return layer.conditioner, False
     layer = getattr(layer, "bijection", layer)  # the MAF's is inverted
@@ -501,7 +521,8 @@ def distrax_flow(flow: str, dim: int, params):
             kept = jnp.zeros(x.shape[:-1] + (d, num_params), raw.dtype)
             return jnp.concatenate([kept, raw], -2)
 
-        chain += [dx.MaskedCoupling(mask, conditioner, transformer), reverse]
+        coupling = dx.MaskedCoupling(mask, conditioner, transformer)
+        chain += [reverse, coupling] if reverse_first() else [coupling, reverse]
     base = dx.MultivariateNormalDiag(loc, jnp.exp(log_scale))
     return dx.Transformed(base, dx.Chain(chain[::-1]))  # distrax: right to left
 
