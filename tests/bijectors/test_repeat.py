@@ -68,6 +68,19 @@ def test_repeat_program_does_not_grow_with_depth():
     assert size(2) == size(64)
 
 
+def test_unrolled_repeat_computes_the_same():
+    params = jax.vmap(_random_affine)(jax.random.split(jax.random.key(1), 3))
+    x = jnp.linspace(-2.0, 2.0, 12).reshape(4, 3)
+    for unroll in (True, 2):
+        unrolled = jb.repeat(jb.affine, 3, unroll=unroll)
+        for ours, theirs in zip(
+            unrolled.inverse(params, x), _three_affine.inverse(params, x), strict=True
+        ):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    with pytest.raises(ValueError, match="unroll must be True or an int >= 1, got 0"):
+        jb.repeat(jb.affine, 3, unroll=0)
+
+
 def test_repeat_init_without_a_key_and_errors():
     params = jb.repeat(jb.affine, 4).init()
     assert params.loc.shape == (4,)
