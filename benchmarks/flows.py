@@ -69,8 +69,7 @@ noise). The flowjax spline is left out: its spline parameterizes the knots
 (``RealToIncreasingOnInterval``) and the boundary slopes (learnable) otherwise,
 so it is another map, which no check here could compare.
 
-flowjax is not in the report's peer columns (``report.PEERS``); its ratio is in
-the last column.
+flowjax is one of the report's peers (``peers.PEERS``), with its own column.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ __all__ = [
     "versions",
 ]
 
-PEERS = ("numpyro", "distrax", "tfp")
+PEERS = ("numpyro", "distrax", "tfp", "flowjax")
 HALF_LOG_TWO_PI = 0.5 * math.log(2 * math.pi)
 
 

@@ -122,8 +122,8 @@ def markdown(result: dict) -> str:
     """The results as a markdown table, with the machine and notes under it."""
     head = (
         "| workload | size | hand-written time | jaxreparam | numpyro | distrax | tfp "
-        "| compile ms (hand / jr / fastest peer) | jr / floor | also |\n"
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |\n"
+        "| flowjax | compile ms (hand / jr / fastest peer) | jr / floor | also |\n"
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |\n"
     )
     lines = []
     for row in result["rows"]:
@@ -132,7 +132,7 @@ def markdown(result: dict) -> str:
             failed = [n for n, c in row["checks"].items() if not c["passed"]]
             lines.append(
                 f"| {row['workload']} | {row['size']} | not timed: "
-                f"{', '.join(failed) or reference} failed |" + " |" * 7
+                f"{', '.join(failed) or reference} failed |" + " |" * 8
             )
             continue
         peers = [times[p]["compile"] for p in PEERS if p in times]
