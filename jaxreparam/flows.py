@@ -1,10 +1,17 @@
 """Normalizing flows, built: ``(params, family)`` for the usual stacks of layers.
 
 Each builder returns ``(params, family)``: ``family`` is
-``jaxreparam.transformed(base, repeat(chain(layer, reverse), num_layers))``, a
+``jaxreparam.transformed(base, repeat(chain(reverse, layer), num_layers))``, a
 ``Family`` like any other (``sample``, ``sample_and_log_prob``, ``log_prob``),
 and ``params`` its ``TransformedParams``: the base's params and the layers'
-params stacked along a leading axis of ``num_layers``. The layers run under one
+params stacked along a leading axis of ``num_layers``. The reverse comes
+before each layer in the sampling direction, so the layer next to the data
+reads the data in its own order (an autoregressive layer's coordinate ``i``
+depends on ``x_<i``, a coupling layer keeps the first half), as in
+Papamakarios et al. (2017) and flowjax; a reverse between the data and the
+first layer instead (``chain(layer, reverse)``) is the same model on the
+reversed coordinates, which with affine layers can fit a given data set much
+better or worse (two moons: 0.4 nats worse). The layers run under one
 ``jax.lax.scan`` (``jaxreparam.bijectors.repeat``), so the compiled program and
 its compile time do not grow with the depth. Everything in ``params`` is
 learnable, the base included, by any estimator, objective, ``jaxreparam.fit``
@@ -124,9 +131,13 @@ def _assemble(
     base: Any,
     mix: bool = True,
 ) -> Flow:
-    """``transformed(base, repeat(chain(layer, reverse), num_layers))`` and params."""
+    """``transformed(base, repeat(chain(reverse, layer), num_layers))`` and params.
+
+    In the density direction (data to noise) the data meet a layer first, in
+    their own coordinate order, then a reverse (see the module docstring).
+    """
     base_family, base_params = _base(where, dim, base)
-    stack = bijectors.chain(layer, bijectors.reverse) if mix else layer
+    stack = bijectors.chain(bijectors.reverse, layer) if mix else layer
     flow = bijectors.repeat(stack, num_layers)
     family = bijectors.transformed(base_family, flow)
     return TransformedParams(base_params, flow.init(key)), family

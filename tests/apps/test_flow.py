@@ -240,3 +240,71 @@ def test_runs_as_a_command_and_writes_the_figures(tmp_path):
     if importlib.util.find_spec("matplotlib") is not None:
         for name in ("flow_energies.png", "flow_moons.png"):
             assert (tmp_path / "figures" / name).stat().st_size > 1000, name
+
+
+def _flowjax_maf(key, num_layers, width, depth):
+    """flowjax's masked autoregressive flow (affine), as (params, loss)."""
+    equinox = pytest.importorskip("equinox")
+    pytest.importorskip("flowjax")
+    paramax = pytest.importorskip("paramax")
+    from flowjax.distributions import Normal
+    from flowjax.flows import masked_autoregressive_flow
+
+    distribution = masked_autoregressive_flow(
+        key,
+        base_dist=Normal(jnp.zeros(2)),
+        flow_layers=num_layers,
+        nn_width=width,
+        nn_depth=depth,
+    )
+    params, static = equinox.partition(
+        distribution,
+        equinox.is_inexact_array,
+        is_leaf=lambda leaf: isinstance(leaf, paramax.NonTrainable),
+    )
+
+    def loss(key, params, batch):
+        model = paramax.unwrap(equinox.combine(params, static))
+        return -jnp.mean(model.log_prob(batch))
+
+    return params, loss
+
+
+@pytest.mark.slow  # about 15 s on 2 cores
+def test_moons_maf_against_flowjax():
+    """``jr.flows.maf``'s test NLL on moons is within 0.1 nats of flowjax's MAF.
+
+    Same layers (4), widths (32, 32), loop, steps and adam schedule. The layer
+    next to the data must read the data in their own order, as flowjax's
+    does: with a reverse between the data and the first layer (the order
+    before this test) our MAF was 0.4-0.7 nats worse on these data.
+    """
+    num_steps, batch_size, learning_rate = 3000, 256, 3e-3
+    data = flow.load_moons(0)
+    ours_key, theirs_key, fit_key = jax.random.split(jax.random.key(1), 3)
+    params, family, _ = flow.fit_moons(
+        ours_key,
+        data,
+        num_steps=num_steps,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        num_layers=4,
+        hidden_sizes=(32, 32),
+        kind="maf",
+    )
+    ours = float(-jnp.mean(family.log_prob(params, data["test"])))
+    their_params, their_loss = _flowjax_maf(theirs_key, 4, 32, 2)
+    schedule = optax.cosine_decay_schedule(learning_rate, num_steps, alpha=0.05)
+    result = jr.fit(
+        fit_key,
+        their_params,
+        data["train"],
+        loss=their_loss,
+        optimizer=optax.adam(schedule),
+        num_steps=num_steps,
+        batch_size=batch_size,
+        progress=False,
+    )
+    theirs = float(their_loss(None, result.params, data["test"]))
+    print(f"MAF test NLL: ours {ours:.4f}, flowjax {theirs:.4f}")
+    assert ours < theirs + 0.1
