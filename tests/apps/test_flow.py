@@ -52,6 +52,7 @@ def quick():
     return result, printed.getvalue()
 
 
+@pytest.mark.slow  # the job's compile is ~25 s; CI runs it
 def test_ends_with_the_summary_line(quick):
     result, printed = quick
     last = printed.strip().splitlines()[-1]
@@ -72,6 +73,7 @@ def test_ends_with_the_summary_line(quick):
     assert result["moons_history"]["test_nll"].shape == (5,)
 
 
+@pytest.mark.slow
 def test_kl_is_nonnegative_within_its_error(quick):
     """KL = log Z - ELBO >= 0 (the ELBO bounds log Z), up to 5 standard errors."""
     result, _ = quick

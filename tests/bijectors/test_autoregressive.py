@@ -40,7 +40,7 @@ _MAF = CASES["affine_autoregressive"].bijector
 _U = jax.random.normal(jax.random.key(1), (6, 4))
 
 
-@pytest.mark.parametrize("dim", [1, 2, 5])
+@pytest.mark.parametrize("dim", [1, 2, pytest.param(5, marks=pytest.mark.slow)])
 @pytest.mark.parametrize("context_size", [0, 2])
 def test_the_jacobian_is_lower_triangular(dim, context_size):
     layer = jb.affine_autoregressive(dim, hidden_sizes=(16,), context_size=context_size)
@@ -115,6 +115,7 @@ def test_iaf_is_the_inverted_maf_and_samples_in_one_pass():
     )
 
 
+@pytest.mark.slow
 def test_float64_gradients_match_finite_differences():
     from jax.test_util import check_grads
 

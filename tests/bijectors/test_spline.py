@@ -261,6 +261,7 @@ def _edge_points(knots):
     return jnp.asarray(np.concatenate([nudged, far]))
 
 
+@pytest.mark.slow
 def test_float32_finite_values_and_gradients_at_the_edges():
     """Values and gradients in x and in the raw numbers: finite everywhere."""
     x_knots = np.array([-3.0, -2.0, -1.99, -0.5, 1.0, 2.9, 3.0])
