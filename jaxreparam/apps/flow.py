@@ -603,8 +603,13 @@ def _figures(results: dict[str, Any], folder: pathlib.Path, key: jax.Array) -> N
         "target": jax.jit(jax.vmap(lambda i: jnp.exp(-energy(i, points))))(
             jnp.arange(len(ENERGIES))
         ),
-        "gaussian": densities(*results["gaussian"], points),
-        "planar": densities(*results["planar"], points),
+        **{
+            name: densities(family, params, points)
+            for name, (family, params) in (
+                ("gaussian", results["gaussian"]),
+                ("planar", results["planar"]),
+            )
+        },
     }
     figure = Figure(figsize=(12, 9), layout="constrained")
     axes = figure.subplots(3, len(ENERGIES))
