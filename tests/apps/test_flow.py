@@ -154,6 +154,21 @@ def test_rezende_mohamed_figure_3():
         assert np.all(kl_a - kl_b > margin), (shorter, longer, kl_a, kl_b, margin)
 
 
+def _trainable(distribution, equinox, paramax):
+    """A flowjax distribution's trainable params and its NLL loss for ``jr.fit``."""
+    params, static = equinox.partition(
+        distribution,
+        equinox.is_inexact_array,
+        is_leaf=lambda leaf: isinstance(leaf, paramax.NonTrainable),
+    )
+
+    def loss(key, params, batch):
+        model = paramax.unwrap(equinox.combine(params, static))
+        return -jnp.mean(model.log_prob(batch))
+
+    return params, loss
+
+
 def _flowjax_spline(key, num_layers, width, depth, num_bins):
     """flowjax's spline coupling flow, as (params, loss) for ``jr.fit``."""
     equinox = pytest.importorskip("equinox")
@@ -171,17 +186,7 @@ def _flowjax_spline(key, num_layers, width, depth, num_bins):
         nn_width=width,
         nn_depth=depth,
     )
-    params, static = equinox.partition(
-        distribution,
-        equinox.is_inexact_array,
-        is_leaf=lambda leaf: isinstance(leaf, paramax.NonTrainable),
-    )
-
-    def loss(key, params, batch):
-        model = paramax.unwrap(equinox.combine(params, static))
-        return -jnp.mean(model.log_prob(batch))
-
-    return params, loss
+    return _trainable(distribution, equinox, paramax)
 
 
 @pytest.mark.slow  # 15-25 s on 2 cores
@@ -259,17 +264,7 @@ def _flowjax_maf(key, num_layers, width, depth):
         nn_width=width,
         nn_depth=depth,
     )
-    params, static = equinox.partition(
-        distribution,
-        equinox.is_inexact_array,
-        is_leaf=lambda leaf: isinstance(leaf, paramax.NonTrainable),
-    )
-
-    def loss(key, params, batch):
-        model = paramax.unwrap(equinox.combine(params, static))
-        return -jnp.mean(model.log_prob(batch))
-
-    return params, loss
+    return _trainable(distribution, equinox, paramax)
 
 
 @pytest.mark.slow  # about 15 s on 2 cores
