@@ -165,8 +165,6 @@ def init(
 
 
 def _check(where: str, params: PlanarParams, x: Array) -> Array:
-    if x.ndim == 0:
-        raise ValueError(f"{where}: the input must have shape (..., dim), got ()")
     return check_event(where, "the input", x, params.w.shape[-1])
 
 

@@ -137,8 +137,6 @@ def _value(alpha: Array) -> str:
 
 
 def _check(where: str, params: RadialParams, x: Array) -> Array:
-    if x.ndim == 0:
-        raise ValueError(f"{where}: the input must have shape (..., dim), got ()")
     return check_event(where, "the input", x, params.z0.shape[-1])
 
 
