@@ -169,6 +169,23 @@ def _trainable(distribution, equinox, paramax):
     return params, loss
 
 
+def _fit_flowjax(trainable, data, key, num_steps, batch_size, learning_rate):
+    """flowjax's test NLL after ``jr.fit`` with the app's loop (adam, cosine decay)."""
+    params, loss = trainable
+    schedule = optax.cosine_decay_schedule(learning_rate, num_steps, alpha=0.05)
+    result = jr.fit(
+        key,
+        params,
+        data["train"],
+        loss=loss,
+        optimizer=optax.adam(schedule),
+        num_steps=num_steps,
+        batch_size=batch_size,
+        progress=False,
+    )
+    return float(loss(None, result.params, data["test"]))
+
+
 def _flowjax_spline(key, num_layers, width, depth, num_bins):
     """flowjax's spline coupling flow, as (params, loss) for ``jr.fit``."""
     equinox = pytest.importorskip("equinox")
@@ -212,19 +229,14 @@ def test_moons_against_a_gaussian_and_flowjax():
     )
     ours = float(-jnp.mean(family.log_prob(params, data["test"])))
     gaussian = flow.gaussian_nll(data["train"], data["test"])
-    their_params, their_loss = _flowjax_spline(theirs_key, 4, 32, 2, 8)
-    schedule = optax.cosine_decay_schedule(learning_rate, num_steps, alpha=0.05)
-    result = jr.fit(
+    theirs = _fit_flowjax(
+        _flowjax_spline(theirs_key, 4, 32, 2, 8),
+        data,
         fit_key,
-        their_params,
-        data["train"],
-        loss=their_loss,
-        optimizer=optax.adam(schedule),
-        num_steps=num_steps,
-        batch_size=batch_size,
-        progress=False,
+        num_steps,
+        batch_size,
+        learning_rate,
     )
-    theirs = float(their_loss(None, result.params, data["test"]))
     print(f"test NLL: ours {ours:.4f}, flowjax {theirs:.4f}, Gaussian {gaussian:.4f}")
     assert ours < gaussian - 0.5
     assert abs(ours - theirs) < 0.05
@@ -290,18 +302,13 @@ def test_moons_maf_against_flowjax():
         kind="maf",
     )
     ours = float(-jnp.mean(family.log_prob(params, data["test"])))
-    their_params, their_loss = _flowjax_maf(theirs_key, 4, 32, 2)
-    schedule = optax.cosine_decay_schedule(learning_rate, num_steps, alpha=0.05)
-    result = jr.fit(
+    theirs = _fit_flowjax(
+        _flowjax_maf(theirs_key, 4, 32, 2),
+        data,
         fit_key,
-        their_params,
-        data["train"],
-        loss=their_loss,
-        optimizer=optax.adam(schedule),
-        num_steps=num_steps,
-        batch_size=batch_size,
-        progress=False,
+        num_steps,
+        batch_size,
+        learning_rate,
     )
-    theirs = float(their_loss(None, result.params, data["test"]))
     print(f"MAF test NLL: ours {ours:.4f}, flowjax {theirs:.4f}")
     assert ours < theirs + 0.1
