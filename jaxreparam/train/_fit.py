@@ -127,7 +127,10 @@ def fit(
         loss: ``loss(key, params)`` without data, ``loss(key, params, batch)``
             with data, returning a scalar or ``(scalar, dict of metrics)``. A
             minibatch loss should scale its likelihood by ``N / batch_size``
-            itself.
+            itself. A loss that declares a parameter ``step`` is also given
+            the step number (an int32 scalar, counted from the start of the
+            first fit, so a resumed fit carries on): for KL warm-up and other
+            schedules.
         optimizer: any optax ``GradientTransformation``.
         num_steps: the number of steps to run in this call.
         batch_size: examples per step, or ``None`` for the whole data set.

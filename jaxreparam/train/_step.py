@@ -24,6 +24,7 @@ Loss = Callable[..., Any]
 
 _SIGNATURES = (
     "loss(key, params) without data, loss(key, params, batch) with data, "
+    "optionally with a keyword parameter step, "
     "returning a scalar or (scalar, dict of metrics)"
 )
 
@@ -53,8 +54,9 @@ def _signature_problem(loss: Callable, with_data: bool) -> str | None:
     except (TypeError, ValueError):  # a builtin without a signature: trust it
         return None
     arguments = ("key", "params", "batch") if with_data else ("key", "params")
+    step = {"step": "step"} if _declares_step(loss) else {}
     try:
-        signature.bind(*arguments)
+        signature.bind(*arguments, **step)
     except TypeError as error:
         called = f"loss({', '.join(arguments)})"
         because = "with data" if with_data else "without data"
@@ -68,11 +70,43 @@ def _signature_problem(loss: Callable, with_data: bool) -> str | None:
 _CHECKED = functools.lru_cache(maxsize=64)(_signature_problem)  # fits run often
 
 
+def _declares_step(loss: Callable) -> bool:
+    try:
+        parameters = inspect.signature(loss).parameters
+    except (TypeError, ValueError):
+        return False
+    step = parameters.get("step")
+    return step is not None and step.kind in (
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        inspect.Parameter.KEYWORD_ONLY,
+    )
+
+
+def takes_step(loss: Callable) -> bool:
+    """Whether ``loss`` declares a parameter ``step`` (the loop then passes it)."""
+    try:
+        return _DECLARES_STEP(loss)
+    except TypeError:  # an unhashable loss
+        return _declares_step(loss)
+
+
+_DECLARES_STEP = functools.lru_cache(maxsize=64)(_declares_step)
+
+
 def _call(
-    where: str, loss: Loss, key: Array, params: Any, batch: Any
+    where: str, loss: Loss, key: Array, params: Any, batch: Any, count: Any = None
 ) -> tuple[Array, dict]:
-    """``loss(key, params[, batch])`` split into a checked scalar and metrics."""
-    out = loss(key, params) if batch is None else loss(key, params, batch)
+    """``loss(key, params[, batch][, step=count])`` as a checked scalar and metrics."""
+    arguments = (key, params) if batch is None else (key, params, batch)
+    if takes_step(loss):
+        if count is None:
+            raise TypeError(
+                f"{where}: the loss declares a parameter 'step', so the step needs "
+                "the step number: call step(key, params, opt_state, batch, count=t)"
+            )
+        out = loss(*arguments, step=jnp.asarray(count, jnp.int32))
+    else:
+        out = loss(*arguments)
     value, metrics = out if isinstance(out, tuple) else (out, {})
     if not isinstance(metrics, dict) or "loss" in metrics:
         raise TypeError(
@@ -92,17 +126,23 @@ def make_step(loss: Loss, optimizer: optax.GradientTransformation) -> Callable:
     Args:
         loss: ``loss(key, params)``, or ``loss(key, params, batch)`` when called
             with a batch, returning a scalar to minimise or ``(scalar, metrics)``
-            with ``metrics`` a dict of arrays.
+            with ``metrics`` a dict of arrays. A loss that declares a parameter
+            named ``step`` (say ``loss(key, params, batch, *, step)``, for a KL
+            warm-up or any schedule) is also given the step number, an int32
+            scalar: :func:`fit` counts it from the start of the first fit, so
+            it carries on when a fit is resumed.
         optimizer: any optax ``GradientTransformation``.
 
     Returns:
-        ``step(key, params, opt_state, batch=None) -> (params, opt_state,
-        metrics)``, where ``metrics`` is ``{"loss": loss value, **metrics}``,
-        the loss at the params before the update.
+        ``step(key, params, opt_state, batch=None, *, count=None) -> (params,
+        opt_state, metrics)``, where ``metrics`` is ``{"loss": loss value,
+        **metrics}``, the loss at the params before the update; ``count`` is
+        the step number passed to a loss that declares ``step``.
 
     Raises:
         TypeError: ``loss`` is not callable; when ``step`` is traced, ``loss``
-            does not take the arguments above or does not return a scalar.
+            does not take the arguments above or does not return a scalar, or
+            it declares ``step`` and ``count`` is ``None``.
 
     Examples:
         >>> import jax, optax
@@ -123,11 +163,11 @@ def _make_step(where: str, loss: Loss, optimizer: optax.GradientTransformation):
     """:func:`make_step`, its messages starting with ``where``."""
 
     def step(
-        key: ArrayLike, params: Any, opt_state: Any, batch: Any = None
+        key: ArrayLike, params: Any, opt_state: Any, batch: Any = None, *, count=None
     ) -> tuple[Any, Any, dict[str, Array]]:
         check_loss(where, loss, with_data=batch is not None)  # at trace time
         grad = jax.value_and_grad(
-            lambda p: _call(where, loss, key, p, batch), has_aux=True
+            lambda p: _call(where, loss, key, p, batch, count), has_aux=True
         )
         (value, metrics), grads = grad(params)
         updates, opt_state = optimizer.update(grads, opt_state, params)
@@ -168,7 +208,7 @@ def _chunk(key, params, opt_state, data, first, end, *, loss, optimizer, length,
         else:
             batch, perm = _batch(data_key, data, perm, t, batch_size)
         step_key = jax.random.fold_in(loss_key, t)
-        params, opt_state, metrics = step(step_key, params, opt_state, batch)
+        params, opt_state, metrics = step(step_key, params, opt_state, batch, count=t)
         return (params, opt_state, perm), metrics
 
     perm = jnp.zeros(0, jnp.int32)

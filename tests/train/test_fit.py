@@ -448,3 +448,32 @@ def test_fit_refuses_bad_options(key, options, match):
     options = defaults | {"progress": False} | options
     with pytest.raises(ValueError, match=match):
         fit(key, 0.0, **options)
+
+
+def test_a_loss_that_declares_step_gets_the_step_number_and_resume_continues(key):
+    """fit passes ``step`` (counted from the first fit) to a loss declaring it."""
+
+    def loss(key, params, *, step):
+        return (params - 1.0) ** 2, {"step": step}
+
+    first = fit(key, 0.0, loss=loss, optimizer=OPTIMIZER, num_steps=3)
+    resumed = fit(
+        key,
+        first.params,
+        loss=loss,
+        optimizer=OPTIMIZER,
+        num_steps=2,
+        opt_state=first.opt_state,
+        start_step=first.step,
+    )
+    assert first.history["step"].tolist() == [0, 1, 2]
+    assert resumed.history["step"].tolist() == [3, 4]
+    assert resumed.history["step"].dtype == np.int32
+
+
+def test_make_step_refuses_a_step_loss_without_the_count(key):
+    step = make_step(lambda key, params, step: params * step, OPTIMIZER)
+    with pytest.raises(TypeError, match="count=t"):
+        step(key, 1.0, OPTIMIZER.init(1.0))
+    params, _, metrics = step(key, 1.0, OPTIMIZER.init(1.0), count=3)
+    assert float(metrics["loss"]) == 3.0
