@@ -12,6 +12,7 @@ from jaxreparam import kl as kl
 from jaxreparam import nn as nn
 from jaxreparam import objectives as objectives
 from jaxreparam import train as train
+from jaxreparam import vae as vae
 from jaxreparam._checks import checked as checked
 from jaxreparam._checks import checking as checking
 from jaxreparam.base import Bijector as Bijector
