@@ -190,7 +190,7 @@ def _mapped(f: LogTarget, z: Array, sample_shape: tuple[int, ...]) -> Array:
         return jnp.asarray(f(z))
     rest = sample_shape[1:]
     if sample_shape[0] == 1:
-        return _mapped(f, z[0], rest)[None]
+        return _mapped(f, jax.tree.map(lambda leaf: leaf[0], z), rest)[None]
     return jax.vmap(lambda draw: _mapped(f, draw, rest))(z)
 
 
