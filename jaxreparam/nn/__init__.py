@@ -23,8 +23,14 @@ for them.
 | ``scale_mixture_prior`` | Blundell et al.'s scale mixture prior |
 | ``make_bnn_loss`` | the minibatch ELBO per data point, for ``jr.fit`` |
 | ``linear_warmup`` | a KL weight schedule for ``make_bnn_loss`` |
+
+``predictive(key, apply, params, x)`` gives the Monte Carlo predictive mean and
+standard deviation of a random network (chunked over draws and inputs); the
+submodule ``jaxreparam.nn.metrics`` has the metrics reported for them (accuracy,
+NLL, Brier score, ECE, predictive entropy, RMSE, OOD AUROC).
 """
 
+from jaxreparam.nn import metrics as metrics
 from jaxreparam.nn._bayes import (
     BayesianNetwork,
     bayesian_conv2d,
@@ -40,6 +46,7 @@ from jaxreparam.nn._mean_field import (
     posterior_mean,
 )
 from jaxreparam.nn._mlp import Linear, Network, masked_mlp, mlp
+from jaxreparam.nn._predictive import Predictive, predictive
 from jaxreparam.nn._priors import Prior, normal_prior, scale_mixture_prior
 
 __all__ = [
@@ -62,3 +69,4 @@ __all__ = [
     "posterior_mean",
     "scale_mixture_prior",
 ]
+__all__ += ["Predictive", "metrics", "predictive"]
