@@ -46,10 +46,8 @@ class Predictive(NamedTuple):
     std: Any
 
 
-def _count(name: str, value: Any, *, optional: bool = False) -> int | None:
-    """A static int of at least 1 (or ``None`` when ``optional``)."""
-    if optional and value is None:
-        return None
+def _count(name: str, value: Any) -> int:
+    """A static int of at least 1."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         raise TypeError(f"{_WHERE}: {name} must be an int, got {value!r}")
     if value < 1:
@@ -127,16 +125,15 @@ def _moments(draw: Callable[[Any], Any], keys: jax.Array, chunk_size: int):
 
 
 def _leading(x: Any) -> int:
-    sizes = {
-        np.shape(leaf)[0] if np.ndim(leaf) else None for leaf in jax.tree.leaves(x)
-    }
-    if len(sizes) != 1 or None in sizes:
-        shapes = [np.shape(leaf) for leaf in jax.tree.leaves(x)]
+    """The number of examples: the leading axis shared by every array in ``x``."""
+    shapes = [np.shape(leaf) for leaf in jax.tree.leaves(x)]
+    sizes = {shape[0] if shape else -1 for shape in shapes}
+    if len(sizes) != 1 or -1 in sizes:
         raise ValueError(
             f"{_WHERE}: with input_chunk_size, every array in x must have the same "
             f"leading (example) axis, got shapes {shapes}"
         )
-    return sizes.pop()
+    return int(sizes.pop())
 
 
 def _check_rows(out: Predictive, rows: int) -> None:
@@ -226,7 +223,8 @@ def predictive(
         )
     num_samples = _count("num_samples", num_samples)
     chunk_size = _count("chunk_size", chunk_size)
-    input_chunk_size = _count("input_chunk_size", input_chunk_size, optional=True)
+    if input_chunk_size is not None:
+        input_chunk_size = _count("input_chunk_size", input_chunk_size)
     key = _checks.check_key(key, usage=_USAGE)
     if input_chunk_size is not None:
         _leading(x)
