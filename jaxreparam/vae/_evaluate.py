@@ -70,9 +70,28 @@ def _data(where: str, vae: VAE, x: ArrayLike) -> Array:
     return vae.likelihood.check(x)
 
 
+def _typed(key: ArrayLike) -> Array:
+    key = _checks.check_key(key)
+    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        return key
+    return jax.random.wrap_key_data(key)
+
+
 def _per_point(f: Any, key: ArrayLike, x: Array, batch_size: int) -> Any:
-    keys = jax.random.split(_checks.check_key(key), x.shape[0])
-    return jax.lax.map(lambda kx: f(*kx), (keys, x), batch_size=batch_size)
+    """``f(keys[i], x[i])`` over the points, ``keys = split(key, num_points)``.
+
+    The keys travel through ``jax.lax.map`` as raw key data: its remainder
+    batch slices the same array as its scan, which jax's key-reuse checker
+    would take for one key consumed twice.
+    """
+    key = _typed(key)
+    impl = jax.random.key_impl(key)
+    data = jax.random.key_data(jax.random.split(key, x.shape[0]))
+
+    def one(item: Any) -> Any:
+        return f(jax.random.wrap_key_data(item[0], impl=impl), item[1])
+
+    return jax.lax.map(one, (data, x), batch_size=batch_size)
 
 
 def _sum_after_first(values: Array) -> Array:
@@ -107,7 +126,9 @@ def log_likelihood(
     of the log (about ``-se^2 / 2``), small when ``se`` is.
 
     **Keys.** ``key`` is split into one key per data point; draw ``k`` of point
-    ``i`` uses ``jax.random.split(keys[i], K)[k]``, whatever ``chunk_size``:
+    ``i`` uses ``jax.random.split(keys[i], K')[k]``, ``K'`` the draws rounded
+    up to whole chunks (the extra draws are left out). With JAX's default
+    ``jax_threefry_partitionable`` those keys do not depend on ``K'``, so
     chunked and unchunked estimates agree to rounding. A relaxed categorical
     posterior proposes from its categorical (exact one-hot ``z``).
 
@@ -151,13 +172,15 @@ def log_likelihood(
 
     def one(key: Array, x_i: Array) -> tuple[Array, Array]:
         family, proposal = vae.posterior.proposal(vae.encode(params, x_i))
-        keys = jax.random.split(key, num)
+        impl = jax.random.key_impl(key)
+        keys = jax.random.key_data(jax.random.split(key, num_chunks * chunk))
+        keys = keys.reshape((num_chunks, chunk) + keys.shape[1:])
 
-        def step(carry: Any, start: Array) -> tuple[Any, None]:
-            m, s1, s2 = carry
+        def step(carry: Any, chunk_keys: Any) -> tuple[Any, None]:
+            (m, s1, s2), start = carry
             index = start + jnp.arange(chunk)
             z, log_q = jax.vmap(lambda k: family.sample_and_log_prob(k, proposal))(
-                keys[jnp.minimum(index, num - 1)]
+                jax.random.wrap_key_data(chunk_keys, impl=impl)
             )
             log_p = jax.vmap(lambda z: vae.log_joint(params, x_i, z))(z)
             log_w = jnp.where(index < num, log_p - _sum_after_first(log_q), -jnp.inf)
@@ -165,7 +188,8 @@ def log_likelihood(
             shift = jnp.where(jnp.isfinite(m_new), m_new, 0.0)
             scale = jnp.exp(m - shift)
             w = jnp.exp(log_w - shift)
-            return (m_new, s1 * scale + jnp.sum(w), s2 * scale**2 + jnp.sum(w**2)), None
+            sums = (m_new, s1 * scale + jnp.sum(w), s2 * scale**2 + jnp.sum(w**2))
+            return (sums, start + chunk), None
 
         dtype = x_i.dtype
         init = (
@@ -173,8 +197,7 @@ def log_likelihood(
             jnp.zeros((), dtype),
             jnp.zeros((), dtype),
         )
-        starts = jnp.arange(num_chunks) * chunk
-        (m, s1, s2), _ = jax.lax.scan(step, init, starts)
+        ((m, s1, s2), _), _ = jax.lax.scan(step, (init, 0), keys)
         value = m + jnp.log(s1) - math.log(num)
         mean1, mean2 = s1 / num, s2 / num
         variance = jnp.maximum(mean2 - mean1**2, 0.0) * num / (num - 1 or jnp.nan)
