@@ -36,8 +36,21 @@ def _layers(reparameterization, init_scale=0.01):
     }
 
 
-@pytest.mark.parametrize("reparameterization", REPARAMETERIZATIONS)
-@pytest.mark.parametrize("kind", ["dense", "conv", "mlp"])
+SLOW = pytest.mark.slow
+SHAPE_CASES = [
+    ("dense", "weight"),
+    ("dense", "local"),
+    ("dense", "flipout"),
+    ("conv", "local"),
+    pytest.param("conv", "weight", marks=SLOW),
+    pytest.param("conv", "flipout", marks=SLOW),
+    pytest.param("mlp", "weight", marks=SLOW),
+    pytest.param("mlp", "local", marks=SLOW),
+    pytest.param("mlp", "flipout", marks=SLOW),
+]
+
+
+@pytest.mark.parametrize(("kind", "reparameterization"), SHAPE_CASES)
 def test_shapes_jit_vmap_and_finite_gradients(kind, reparameterization):
     layer, in_shape, out_shape = _layers(reparameterization)[kind]
     params = layer.init(jax.random.key(0))
@@ -407,7 +420,9 @@ def test_mismatched_inputs_are_refused_eagerly_and_when_traced(kind, x_shape, ma
         jax.jit(layer.apply)(jax.random.key(2), params, x)
 
 
-@pytest.mark.parametrize("kind", ["dense", "conv", "mlp"])
+@pytest.mark.parametrize(
+    "kind", ["dense", pytest.param("conv", marks=SLOW), pytest.param("mlp", marks=SLOW)]
+)
 def test_nan_data_eager_error_nan_under_jit_checkify_error(kind):
     layer, in_shape, _ = _layers("flipout")[kind]
     params = layer.init(jax.random.key(0))
@@ -495,6 +510,7 @@ def test_a_schedule_makes_the_loss_take_the_step():
     )
 
 
+@pytest.mark.slow
 def test_scale_mixture_prior_and_bayes_by_backprop_train_a_plain_mlp():
     x, y = _regression()
     net = jr.nn.mlp(2, 1, (8,), zero_last=False)
