@@ -17,6 +17,7 @@ APPS: dict[str, str] = {
     "flow": "jaxreparam.apps.flow",
     "gaussian": "jaxreparam.apps.gaussian",
     "logistic": "jaxreparam.apps.logistic",
+    "vae": "jaxreparam.apps.vae",
 }
 
 #: The application run by a bare ``python -m jaxreparam``.
