@@ -1,0 +1,131 @@
+"""Tests of ``python -m jaxreparam bnn``.
+
+The default run checks the command line; one smoke-size run in-process (few
+steps, few draws) checks the summary line and the numbers it reports, and a
+run as a command writes the figures (slow: the job compiles six fits).
+"""
+
+import contextlib
+import importlib.util
+import io
+import math
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from jaxreparam.__main__ import build_parser, main
+from jaxreparam.apps import bnn
+
+NUMBER = r"(-?\d+\.\d+)"
+SUMMARY = re.compile(
+    rf"^bnn: digits test accuracy {NUMBER} NLL {NUMBER} ECE {NUMBER}; "
+    rf"diabetes test RMSE {NUMBER} NLL {NUMBER}$"
+)
+QUICK = [
+    "bnn",
+    "--steps", "40",
+    "--regression-steps", "40",
+    "--hidden", "16",
+    "--num-samples", "8",
+]  # fmt: skip
+
+
+def test_help_lists_the_options(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(["bnn", "--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for option in (
+        "--steps",
+        "--seed",
+        "--output",
+        "--no-figures",
+        "--reparameterization",
+        "--hidden",
+    ):
+        assert option in text, option
+
+
+def test_options_parse():
+    args = build_parser().parse_args(
+        ["bnn", "--hidden", "32", "16", "--reparameterization", "flipout",
+         "--out", "here", "--no-figures"]
+    )  # fmt: skip
+    assert args.hidden == [32, 16]
+    assert args.reparameterization == "flipout"
+    assert str(args.output) == "here"
+    assert not args.figures
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["bnn", "--reparameterization", "dropout"])
+
+
+@pytest.fixture(scope="module")
+def quick():
+    """One smoke-size run in-process, without figures: its results and output."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        result = main([*QUICK, "--no-figures"])
+    return result, printed.getvalue()
+
+
+@pytest.mark.slow  # six small fits compile: ~20 s on 2 cores; CI runs it
+def test_ends_with_the_summary_line(quick):
+    result, printed = quick
+    last = printed.strip().splitlines()[-1]
+    match = SUMMARY.match(last)
+    assert match, last
+    accuracy, nll, ece, rmse, diabetes_nll = (float(x) for x in match.groups())
+    digits = result["digits"]
+    np.testing.assert_allclose(
+        [accuracy, nll, ece, rmse, diabetes_nll],
+        [digits["accuracy"], digits["nll"], digits["ece"],
+         result["diabetes_rmse"], result["diabetes_nll"]],
+        atol=5e-3,
+    )  # fmt: skip
+    assert 0 <= accuracy <= 1
+    assert 0 <= ece <= 1
+    # 40 steps already beat chance (accuracy 0.1, NLL log 10) on digits.
+    assert accuracy > 0.3
+    assert 0 < nll < math.log(10)
+    # Diabetes' target has a standard deviation of about 77 in its units.
+    assert 0 < rmse < 150
+    assert math.isfinite(diabetes_nll)
+    assert np.all(np.isfinite(np.asarray(result["toy_std"])))
+    # Progress: four lines for each of the four training loops.
+    for label in ("digits", "MLP", "diabetes", "toy"):
+        lines = re.findall(rf"^\s+{label}\s+\d+\s+loss", printed, re.M)
+        assert len(lines) == 4, label
+
+
+@pytest.mark.slow  # a subprocess running the whole smoke job
+def test_runs_as_a_command_and_writes_the_figures(tmp_path):
+    env = {**os.environ, "CI": "1"}
+    completed = subprocess.run(
+        [sys.executable, "-m", "jaxreparam", *QUICK, "--out", "figures"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert SUMMARY.match(completed.stdout.strip().splitlines()[-1])
+    if importlib.util.find_spec("matplotlib") is not None:
+        for name in ("bnn_toy.png", "bnn_reliability.png"):
+            assert (tmp_path / "figures" / name).stat().st_size > 1000, name
+
+
+def test_digits_pixels_are_standardized_with_training_statistics():
+    data = bnn.digits_data()
+    x = np.asarray(data.x_train)
+    np.testing.assert_allclose(x.mean(0), 0.0, atol=1e-5)
+    std = x.std(0)
+    # Pixels that vary by more than one grey level have unit spread; the others
+    # (constant or nearly so in the training images) are only centred.
+    assert np.all(std <= 1 + 1e-5)
+    assert np.sum(np.abs(std - 1) < 1e-4) > 40
