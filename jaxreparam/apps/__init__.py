@@ -14,6 +14,7 @@ __all__ = ["APPS", "DEFAULT"]
 
 #: Subcommand name -> module implementing it.
 APPS: dict[str, str] = {
+    "bnn": "jaxreparam.apps.bnn",
     "flow": "jaxreparam.apps.flow",
     "gaussian": "jaxreparam.apps.gaussian",
     "logistic": "jaxreparam.apps.logistic",
