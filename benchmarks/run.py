@@ -48,6 +48,8 @@ WORKLOADS = {
     "score-function gradient": "benchmarks.estimator_rows",
     "Bernoulli log-likelihood": "benchmarks.bernoulli",
     "normalizing flows": "benchmarks.flows",
+    "jr.vae model": "benchmarks.vae_model",
+    "Bayesian neural networks": "benchmarks.bnn",
 }
 
 MODES = {

@@ -130,3 +130,66 @@ def test_fused_multivariate_normal_has_no_triangular_solve():
     }
     assert any("trsm" in target for target in calls[mvn.SEPARATE])
     assert not any("trsm" in target for target in calls["jaxreparam"])
+
+
+TINY_BNN = (12, 8, 8, 3)
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        "local",  # the headline row's reference: in the default run
+        pytest.param("flipout", marks=pytest.mark.slow),
+        pytest.param("weight", marks=pytest.mark.slow),
+    ],
+)
+def test_bnn_hand_written_loss_and_gradient_equal_the_library(estimator, reused_keys):
+    # The benchmark's reference draws its noise as jr.nn does from the same key.
+    import jaxreparam as jr
+    from benchmarks import bnn
+
+    params = jr.nn.bayesian_mlp(TINY_BNN).init(jax.random.key(0))
+    params = params._replace(
+        log_scale=jax.tree.map(lambda s: s + 2.0, params.log_scale)
+    )
+    x, y = bnn._data(jax.random.key(1), TINY_BNN, batch=16)
+    net = jr.nn.bayesian_mlp(TINY_BNN, reparameterization=estimator)
+    library = jr.nn.make_bnn_loss(
+        net.apply, bnn._log_likelihood, jr.nn.normal_prior(), num_data=bnn.NUM_DATA
+    )
+    key = jax.random.key(2)
+    value, grad = jax.jit(
+        jax.value_and_grad(lambda k, p: library(k, p, (x, y))[0], argnums=1)
+    )(key, params)
+    hand_value, hand_grad = jax.jit(
+        jax.value_and_grad(lambda k, p: bnn.hand_loss(estimator)(k, p, x, y), 1)
+    )(key, params)
+    assert jnp.allclose(value, hand_value, rtol=1e-6)
+    for a, b in zip(jax.tree.leaves(grad), jax.tree.leaves(hand_grad), strict=True):
+        assert jnp.allclose(a, b, rtol=1e-5, atol=1e-7 * jnp.max(jnp.abs(b)))
+    # The noise matters: another key gives another loss.
+    other = library(jax.random.key(3), params, (x, y))[0]
+    assert not jnp.allclose(other, value, rtol=1e-6)
+
+
+@pytest.mark.slow
+def test_bnn_rows_pass_their_checks_at_a_small_size(reused_keys):
+    from benchmarks import bnn
+
+    local = bnn.make_step_row("local", sizes=TINY_BNN, peers=("numpyro",))
+    checks = harness.check_row(local, FAST)
+    assert all(c["passed"] for c in checks.values()), checks
+    assert checks["numpyro"]["kind"] == checks["jaxreparam (flipout)"]["kind"]
+    assert checks["jaxreparam"]["kind"] == "exact"
+    for estimator in ("flipout", "weight"):
+        row = bnn.make_step_row(estimator, sizes=TINY_BNN, peers=())
+        checks = harness.check_row(row, FAST)
+        assert checks["jaxreparam"]["kind"] == "exact"
+        assert checks["jaxreparam"]["passed"], checks
+    predict = bnn.make_predict_row((12, 16, 3), 200, [(10, None), (5, 50)])
+    checks = harness.check_row(predict, FAST)
+    assert all(c["passed"] and c["kind"] != "monte carlo" for c in checks.values())
+    # Chunked over draws, the program holds 10 draws' activations, not 100.
+    all_at_once = bnn.memory(predict.contender("hand-written").fn, predict.args)
+    chunked = bnn.memory(predict.contender("jaxreparam").fn, predict.args)
+    assert chunked < all_at_once / 4
