@@ -10,6 +10,11 @@ that the compiler chose for the batch and the Monte Carlo draws inside the loss.
 ``python tests/train/_sharded_fit.py hosts <process_id> <port>`` is one of two
 processes (4 devices each) joined by ``jax.distributed.initialize``: together
 they run the minibatch fit over a mesh of all 8 devices; each prints its params.
+
+``python tests/train/_sharded_fit.py bnn`` (8 devices) fits a Bayesian MLP by
+its minibatch ELBO with a KL warm-up, on one device and over the mesh, and
+prints the largest differences between the two fits
+(tests/nn/test_bnn_reproductions.py).
 """
 
 import json
@@ -114,6 +119,62 @@ def devices():
     print(json.dumps(report))
 
 
+def bnn():
+    """One process, 8 devices: a Bayesian MLP's minibatch ELBO fit (KL warm-up).
+
+    ``jr.nn.make_bnn_loss`` over a local-reparameterization MLP on the
+    breast-cancer data, with ``jr.nn.linear_warmup`` (the loss takes ``step``),
+    on one device and over the mesh; prints the largest relative difference
+    of the losses and of the params.
+    """
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    import optax
+    from jax.sharding import Mesh
+
+    import jaxreparam as jr
+    from jaxreparam.apps import logistic
+
+    data = logistic.load_data(0)
+    x, y = data["x_train"], data["y_train"].astype(jnp.int32)
+    net = jr.nn.bayesian_mlp((x.shape[1], 16, 2))
+
+    def log_likelihood(logits, labels):
+        log_probs = jax.nn.log_softmax(logits)
+        return jnp.take_along_axis(log_probs, labels[:, None], axis=-1)[:, 0]
+
+    loss = jr.nn.make_bnn_loss(
+        net.apply, log_likelihood, jr.nn.normal_prior(), num_data=x.shape[0],
+        kl_weight=jr.nn.linear_warmup(50),
+    )  # fmt: skip
+    params = net.init(jax.random.key(1))
+    mesh = Mesh(np.array(jax.devices()), ("data",))
+    results = {}
+    for name, where in (("single", None), ("sharded", mesh)):
+        results[name] = jr.fit(
+            jax.random.key(0), params, (x, y), loss=loss, optimizer=optax.adam(0.01),
+            num_steps=NUM_STEPS, batch_size=64, chunk_size=100, progress=False,
+            mesh=where,
+        )  # fmt: skip
+    single, sharded = results["single"], results["sharded"]
+    pairs = zip(
+        jax.tree.leaves(single.params), jax.tree.leaves(sharded.params), strict=True
+    )
+    report = {
+        "devices": jax.device_count(),
+        "max_abs_params": max(float(np.max(np.abs(a - b))) for a, b in pairs),
+        "max_rel_loss": float(
+            np.max(
+                np.abs(single.history["loss"] - sharded.history["loss"])
+                / np.abs(single.history["loss"])
+            )
+        ),
+        "params_devices": len(jax.tree.leaves(sharded.params)[0].sharding.device_set),
+    }
+    print(json.dumps(report))
+
+
 def hosts(process_id, port):
     """One of two processes of 4 devices each: the minibatch fit over all 8."""
     import jax
@@ -148,6 +209,9 @@ if __name__ == "__main__":
     if sys.argv[1] == "devices":
         assert "device_count=8" in flags, flags
         devices()
+    elif sys.argv[1] == "bnn":
+        assert "device_count=8" in flags, flags
+        bnn()
     else:
         assert "device_count=4" in flags, flags
         hosts(int(sys.argv[2]), int(sys.argv[3]))
