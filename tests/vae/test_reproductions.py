@@ -141,8 +141,9 @@ def test_tucker_dreg_snr_does_not_fall_with_k(trained, data):
     SNR per encoder param = |mean| / std over 200 gradient estimates (fixed
     params, a fixed minibatch of 32 training digits, fresh draws), averaged
     over the params. Measured: plain 0.239 -> 0.115 (ratio 0.48; it falls at
-    every K, but 4 -> 16 by only 4%, so only 1 > 4 > 64 is asserted), DReG 0.486 -> 0.568 (ratio 1.17). With 200 estimates a per-param
-    SNR is estimated to ~7%, and averaging over ~10^4 params shrinks that
+    every K, but 4 -> 16 by only 4%, so only 1 > 4 > 64 is asserted), DReG
+    0.486 -> 0.568 (ratio 1.17). With 200 estimates a per-param SNR is
+    estimated to ~7%, and averaging over ~10^4 params shrinks that
     further, so the margins below (plain ratio < 0.6, DReG ratio > 0.9; DReG
     above plain by 3x at K = 64, measured 4.9x) are several times the
     estimates' noise, while still failing if the plain SNR stopped falling or
