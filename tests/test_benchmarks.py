@@ -193,3 +193,29 @@ def test_bnn_rows_pass_their_checks_at_a_small_size(reused_keys):
     all_at_once = bnn.memory(predict.contender("hand-written").fn, predict.args)
     chunked = bnn.memory(predict.contender("jaxreparam").fn, predict.args)
     assert chunked < all_at_once / 4
+
+
+@pytest.mark.slow  # about 17 s of CPU, mostly compiling six programs
+def test_vae_model_log_likelihood_contenders_agree_and_chunks_save_memory(
+    reused_keys,
+):
+    from benchmarks import vae_model
+
+    row = vae_model.make_log_likelihood_row(4, 60, 7, batch_size=2)
+    checks = harness.check_row(row, FAST)
+    assert all(c["passed"] for c in checks.values()), checks
+    chunked = vae_model.memory(row.contender("jaxreparam").fn, row.args)
+    unchunked = vae_model.memory(row.contender("jaxreparam (unchunked)").fn, row.args)
+    assert chunked < unchunked
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("objective", "k"), [("elbo", 1), ("iwae", 5)])
+def test_vae_model_step_contenders_agree(objective, k, reused_keys):
+    from benchmarks import vae_model
+
+    row = vae_model.make_step_row("digits 64-200-8", objective, k)
+    checks = harness.check_row(row, FAST)
+    assert all(c["passed"] for c in checks.values()), checks
+    assert checks["jaxreparam"]["kind"] == "exact"
+    assert checks["numpyro"]["kind"] == "monte carlo"
