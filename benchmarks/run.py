@@ -49,7 +49,6 @@ WORKLOADS = {
     "Bernoulli log-likelihood": "benchmarks.bernoulli",
     "normalizing flows": "benchmarks.flows",
     "jr.vae model": "benchmarks.vae_model",
-    "jr.vae model": "benchmarks.vae_model",
     "Bayesian neural networks": "benchmarks.bnn",
 }
 
