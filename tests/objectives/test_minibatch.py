@@ -18,6 +18,7 @@ import optax
 import pytest
 
 import jaxreparam as jr
+from tests.registry import slow_except
 
 NUM_DATA, BATCH = 12, 3
 NOISE = 0.5
@@ -70,7 +71,7 @@ ELBO_OPTIONS = {
 }
 
 
-@pytest.mark.parametrize("name", list(ELBO_OPTIONS))
+@pytest.mark.parametrize("name", slow_except(list(ELBO_OPTIONS), {"pathwise"}))
 def test_minibatch_elbo_losses_average_to_the_full_data_loss(key, name):
     options = ELBO_OPTIONS[name]
     with jax.enable_x64(True):

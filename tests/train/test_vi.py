@@ -316,6 +316,7 @@ def test_logistic_demo_prints_progress_elbo_and_accuracy(capsys):
 # One ELBO: vi's loss is jr.objectives.elbo of the base Gaussian, pulled back.
 
 
+@pytest.mark.slow  # every option compiled twice (~20 s); CI runs it
 def test_vi_elbo_is_the_objectives_elbo_of_the_pulled_back_target(key):
     params, guide = vi.make_guide(EXAMPLE, CONSTRAINTS, init_scale=0.5)
     pulled = vi.pull_back(_image_log_density, guide.bijector)
