@@ -56,7 +56,7 @@ def _total(values: Any) -> Array:
     return sum((jnp.sum(v) for v in jax.tree.leaves(values)), jnp.zeros(()))
 
 
-def normal_prior(scale: float = 1.0) -> Prior:
+def normal_prior(scale: ArrayLike = 1.0) -> Prior:
     """Every weight ``N(0, scale^2)``, the KL against a mean-field Normal exact.
 
     ``KL(N(m, s^2) || N(0, p^2)) = log(p / s) + (s^2 + m^2) / (2 p^2) - 1/2``
@@ -106,8 +106,14 @@ def normal_prior(scale: float = 1.0) -> Prior:
     return Prior("normal", log_prob, kl, True)
 
 
+#: Blundell et al.'s narrow component's standard deviation, ``exp(-6)``.
+NARROW_SCALE = math.exp(-6.0)
+
+
 def scale_mixture_prior(
-    mix: float = 0.5, scale1: float = 1.0, scale2: float = math.exp(-6.0)
+    mix: ArrayLike = 0.5,
+    scale1: ArrayLike = 1.0,
+    scale2: ArrayLike = NARROW_SCALE,
 ) -> Prior:
     """Blundell et al.'s scale mixture of two zero-mean Normals over every weight.
 

@@ -366,6 +366,7 @@ def make_vae(
             )
             return value, {"iwae": value}
         if kl == "analytic":
+            assert post.kl is not None  # kl="analytic" was checked to have one
             kl_value = post.kl(q)
             if post.prior is not None:
                 value = objectives.elbo(
