@@ -59,7 +59,7 @@ import numpy as np
 import optax
 
 import jaxreparam as jr
-from jaxreparam.apps import _data
+from jaxreparam.apps import _common, _data
 
 __all__ = [
     "DESCRIPTION",
@@ -143,9 +143,36 @@ def _printer(label: str, every: int | None) -> Callable | None:
     return callback
 
 
-def _adam(learning_rate: float, num_steps: int) -> optax.GradientTransformation:
-    """Adam with a cosine decay to 5% of ``learning_rate``."""
-    return optax.adam(optax.cosine_decay_schedule(learning_rate, num_steps, alpha=0.05))
+def _fit(
+    key: jax.Array,
+    params: Any,
+    data: Any,
+    loss: Callable,
+    *,
+    num_steps: int,
+    batch_size: int | None,
+    learning_rate: float,
+    label: str,
+    report_every: int | None,
+) -> jr.FitResult:
+    """``jr.fit`` by adam, its rate decaying (cosine) to 5% of ``learning_rate``.
+
+    The fit loop shared by the three networks: a progress line every
+    ``report_every`` steps (``None``: none), headed by ``label``.
+    """
+    schedule = optax.cosine_decay_schedule(learning_rate, num_steps, alpha=0.05)
+    return jr.fit(
+        key,
+        params,
+        data,
+        loss=loss,
+        optimizer=optax.adam(schedule),
+        num_steps=num_steps,
+        batch_size=batch_size,
+        callback=_printer(label, report_every),
+        callback_every=report_every,
+        progress=False,
+    )
 
 
 def fit_classifier(
@@ -189,17 +216,16 @@ def fit_classifier(
         jr.nn.normal_prior(prior_scale),
         num_data=int(data.x_train.shape[0]),
     )
-    result = jr.fit(
+    result = _fit(
         fit_key,
         jax.jit(net.init)(init_key),
         (data.x_train, data.y_train),
-        loss=loss,
-        optimizer=_adam(learning_rate, num_steps),
+        loss,
         num_steps=num_steps,
         batch_size=batch_size,
-        callback=_printer("digits", report_every),
-        callback_every=report_every,
-        progress=False,
+        learning_rate=learning_rate,
+        label="digits",
+        report_every=report_every,
     )
     return Fitted(result.params, net.apply, result)
 
@@ -230,17 +256,16 @@ def fit_deterministic(
         inputs, labels = batch
         return -jnp.mean(log_softmax_likelihood(net.apply(params, inputs), labels))
 
-    result = jr.fit(
+    result = _fit(
         fit_key,
         params,
         (data.x_train, data.y_train),
-        loss=loss,
-        optimizer=_adam(learning_rate, num_steps),
+        loss,
         num_steps=num_steps,
         batch_size=batch_size,
-        callback=_printer("MLP", report_every),
-        callback_every=report_every,
-        progress=False,
+        learning_rate=learning_rate,
+        label="MLP",
+        report_every=report_every,
     )
     return Fitted(result.params, net.apply, result)
 
@@ -331,17 +356,16 @@ def fit_regression(
         jr.nn.normal_prior(prior_scale),
         num_data=int(x.shape[0]),
     )
-    result = jr.fit(
+    result = _fit(
         fit_key,
         jax.jit(init)(init_key),
         (x, y),
-        loss=loss,
-        optimizer=_adam(learning_rate, num_steps),
+        loss,
         num_steps=num_steps,
         batch_size=batch_size,
-        callback=_printer(label, report_every),
-        callback_every=report_every,
-        progress=False,
+        learning_rate=learning_rate,
+        label=label,
+        report_every=report_every,
     )
     return Fitted(result.params, apply, result)
 
@@ -391,20 +415,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--num-samples", type=int, default=100, help="posterior draws per prediction"
     )
-    parser.add_argument("--seed", type=int, default=0, help="PRNG key")
-    parser.add_argument(
-        "--output",
-        "--out",
-        type=pathlib.Path,
-        default=pathlib.Path("bnn_figures"),
-        help="folder for the PNG figures",
-    )
-    parser.add_argument(
-        "--figures",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="write the figures (needs matplotlib)",
-    )
+    _common.add_common_arguments(parser, figures_folder="bnn_figures")
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -531,10 +542,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     if args.figures:
         _figures(results, args.output)
-    results["seconds"] = time.perf_counter() - started
-    print(f"\nDone in {results['seconds']:.1f} s.")
-    print(summary(results))
-    return results
+    return _common.finish(results, started, summary)
 
 
 def summary(results: dict[str, Any]) -> str:
@@ -549,12 +557,9 @@ def summary(results: dict[str, Any]) -> str:
 
 def _figures(results: dict[str, Any], folder: pathlib.Path) -> None:
     """Writes ``bnn_toy.png`` and ``bnn_reliability.png`` if matplotlib is here."""
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:
-        print("matplotlib is not installed: no figures written")
+    Figure = _common.figure_class()
+    if Figure is None:
         return
-    folder.mkdir(parents=True, exist_ok=True)
     toy = results["toy"]
     x = np.asarray(toy.x_grid[:, 0])
     mean, std = np.asarray(results["toy_mean"]), np.asarray(results["toy_std"])
@@ -569,9 +574,7 @@ def _figures(results: dict[str, Any], folder: pathlib.Path) -> None:
         "Bayesian MLP on Blundell et al.'s toy: the band widens away from the data"
     )
     ax.legend(loc="upper left")
-    path = folder / "bnn_toy.png"
-    figure.savefig(path, dpi=100)
-    print(f"Figure written to {path}")
+    _common.save_figure(figure, folder, "bnn_toy.png")
 
     bins = jr.nn.metrics.calibration_bins(
         results["probs"], results["labels"], num_bins=10
@@ -591,16 +594,12 @@ def _figures(results: dict[str, Any], folder: pathlib.Path) -> None:
         title=f"digits, Bayesian MLP: ECE {d['ece']:.3f}",
     )
     ax.legend(loc="upper left")
-    path = folder / "bnn_reliability.png"
-    figure.savefig(path, dpi=100)
-    print(f"Figure written to {path}")
+    _common.save_figure(figure, folder, "bnn_reliability.png")
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """``python -m jaxreparam.apps.bnn``: parses ``argv`` and runs."""
-    parser = argparse.ArgumentParser(description=DESCRIPTION)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return _common.module_main(DESCRIPTION, add_arguments, run, argv)
 
 
 if __name__ == "__main__":

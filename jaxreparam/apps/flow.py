@@ -49,6 +49,7 @@ import numpy as np
 import optax
 
 import jaxreparam as jr
+from jaxreparam.apps import _common
 
 __all__ = [
     "DESCRIPTION",
@@ -462,18 +463,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="spline",
         help="the moons flow: neural spline (coupling) or MAF",
     )
-    parser.add_argument("--seed", type=int, default=0, help="PRNG key and data")
-    parser.add_argument(
-        "--output",
-        type=pathlib.Path,
-        default=pathlib.Path("flow_figures"),
-        help="folder for the PNG figures",
-    )
-    parser.add_argument(
-        "--figures",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="write the figures (needs matplotlib)",
+    _common.add_common_arguments(
+        parser, figures_folder="flow_figures", seed_help="PRNG key and data"
     )
 
 
@@ -557,10 +548,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     if args.figures:
         _figures(results, args.output, keys[7])
-    results["seconds"] = time.perf_counter() - started
-    print(f"\nDone in {results['seconds']:.1f} s.")
-    print(summary(results))
-    return results
+    return _common.finish(results, started, summary)
 
 
 def summary(results: dict[str, Any]) -> str:
@@ -591,12 +579,9 @@ def densities(family: jr.Family, params: Any, points: jax.Array) -> jax.Array:
 
 def _figures(results: dict[str, Any], folder: pathlib.Path, key: jax.Array) -> None:
     """Writes ``flow_energies.png`` and ``flow_moons.png`` if matplotlib is here."""
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:
-        print("matplotlib is not installed: no figures written")
+    Figure = _common.figure_class()
+    if Figure is None:
         return
-    folder.mkdir(parents=True, exist_ok=True)
     points, _ = grid(4.0, 200)
     extent = (-4.0, 4.0, -4.0, 4.0)
     grids = {
@@ -627,9 +612,7 @@ def _figures(results: dict[str, Any], folder: pathlib.Path, key: jax.Array) -> N
                 ax.set_title(f"KL {value:.3f}", fontsize=9)
             if i == 0:
                 ax.set_ylabel(title)
-    path = folder / "flow_energies.png"
-    figure.savefig(path, dpi=100)
-    print(f"Figure written to {path}")
+    _common.save_figure(figure, folder, "flow_energies.png")
 
     family, params = results["moons"]
     train = np.asarray(results["data"]["train"])
@@ -648,16 +631,12 @@ def _figures(results: dict[str, Any], folder: pathlib.Path, key: jax.Array) -> N
         ax.set(xlim=(-3, 3), ylim=(-3, 3), title=title, aspect="equal")
     density_ax.imshow(density.T, origin="lower", extent=(-3, 3, -3, 3))
     density_ax.set_title(f"flow density (test NLL {results['moons_nll']:.3f})")
-    path = folder / "flow_moons.png"
-    figure.savefig(path, dpi=100)
-    print(f"Figure written to {path}")
+    _common.save_figure(figure, folder, "flow_moons.png")
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """``python -m jaxreparam.apps.flow``: parses ``argv`` and runs."""
-    parser = argparse.ArgumentParser(description=DESCRIPTION)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return _common.module_main(DESCRIPTION, add_arguments, run, argv)
 
 
 if __name__ == "__main__":

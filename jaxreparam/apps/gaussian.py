@@ -38,6 +38,7 @@ import numpy as np
 import optax
 
 import jaxreparam as jr
+from jaxreparam.apps import _common
 
 __all__ = [
     "DESCRIPTION",
@@ -63,7 +64,6 @@ WIDTHS = (6, 10, 17, 17)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declares this application's options on ``parser``."""
     parser.add_argument("--steps", type=int, default=2000, help="optimizer steps")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the PRNG key")
     parser.add_argument(
         "--num-samples", type=int, default=8, help="Monte Carlo draws per gradient"
     )
@@ -80,8 +80,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=1000,
         help="independent gradients drawn to measure each variance",
     )
-    parser.add_argument(
-        "--output", type=pathlib.Path, default=None, help="folder for a figure"
+    _common.add_common_arguments(
+        parser, figures_folder=None, seed_help="seed of the PRNG key"
     )
 
 
@@ -261,7 +261,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "variance": variance,
         "snr": snr,
     }
-    if args.output is not None:
+    if args.figures and args.output is not None:
         _figure(results, args.output)
     print(f"\nDone in {time.perf_counter() - started:.1f} s.")
     return results
@@ -283,10 +283,8 @@ def _print_table(title: str, table: dict, *, ratio: bool) -> None:
 
 def _figure(result: dict[str, Any], folder: pathlib.Path) -> None:
     """Saves ``gaussian.png`` in ``folder`` if matplotlib is installed."""
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:
-        print("matplotlib is not installed: no figure written")
+    Figure = _common.figure_class("figure")
+    if Figure is None:
         return
     figure = Figure(figsize=(14, 3.8), layout="constrained")
     curve, marginals, bars = figure.subplots(1, 3)
@@ -328,17 +326,12 @@ def _figure(result: dict[str, Any], folder: pathlib.Path) -> None:
         title="jr.diagnostics.compare",
     )
     bars.legend()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "gaussian.png"
-    figure.savefig(path, dpi=120)
-    print(f"Figure written to {path}")
+    _common.save_figure(figure, folder, "gaussian.png", dpi=120)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """``python -m jaxreparam.apps.gaussian``: parses ``argv`` and runs."""
-    parser = argparse.ArgumentParser(description=DESCRIPTION)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return _common.module_main(DESCRIPTION, add_arguments, run, argv)
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ import numpy as np
 import optax
 
 import jaxreparam as jr
-from jaxreparam.apps import _data
+from jaxreparam.apps import _common, _data
 
 __all__ = [
     "DESCRIPTION",
@@ -288,21 +288,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--learning-rate", type=float, default=3e-3, help="adam's initial rate"
     )
-    parser.add_argument("--seed", type=int, default=0, help="PRNG key")
-    parser.add_argument(
-        "--out",
-        "--output",
-        dest="out",
-        type=pathlib.Path,
-        default=pathlib.Path("vae_figures"),
-        help="folder for the PNG figures",
-    )
-    parser.add_argument(
-        "--figures",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="write the figures (needs matplotlib)",
-    )
+    _common.add_common_arguments(parser, figures_folder="vae_figures")
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -372,11 +358,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             f"{results['difference_error']:.3f} nats (paired over the test digits)"
         )
     if args.figures:
-        _figures(results, args.out, figure_key)
-    results["seconds"] = time.perf_counter() - started
-    print(f"\nDone in {results['seconds']:.1f} s.")
-    print(summary(results))
-    return results
+        _figures(results, args.output, figure_key)
+    return _common.finish(results, started, summary)
 
 
 def summary(results: dict[str, Any]) -> str:
@@ -403,12 +386,9 @@ def _image(values: np.ndarray, rows: int, columns: int) -> np.ndarray:
 
 def _figures(results: dict[str, Any], folder: pathlib.Path, key: jax.Array) -> None:
     """Writes the samples, reconstructions and latent-space PNGs, with matplotlib."""
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:
-        print("matplotlib is not installed: no figures written")
+    Figure = _common.figure_class()
+    if Figure is None:
         return
-    folder.mkdir(parents=True, exist_ok=True)
     models = results["models"]
     data = results["data"]
     top = 16.0 if results["args"]["likelihood"] == "categorical" else 1.0
@@ -427,9 +407,7 @@ def _figures(results: dict[str, Any], folder: pathlib.Path, key: jax.Array) -> N
         ax.set(
             xticks=[], yticks=[], title=f"{NAMES[name]}: means of p(x | z), z ~ p(z)"
         )
-    path = folder / "vae_samples.png"
-    figure.savefig(path, dpi=100)
-    print(f"Figure written to {path}")
+    _common.save_figure(figure, folder, "vae_samples.png")
 
     shown = np.asarray(data.x_test[:16])
     figure = Figure(figsize=(8, 0.4 + 0.7 * (1 + len(models))), layout="constrained")
@@ -446,9 +424,7 @@ def _figures(results: dict[str, Any], folder: pathlib.Path, key: jax.Array) -> N
     for ax in axes:
         ax.set(xticks=[], yticks=[])
     axes[0].set_title("reconstructions: the mean of p(x | z) at one z ~ q(z | x)")
-    path = folder / "vae_reconstructions.png"
-    figure.savefig(path, dpi=100)
-    print(f"Figure written to {path}")
+    _common.save_figure(figure, folder, "vae_reconstructions.png")
 
     labels = np.asarray(data.y_test)
     figure = Figure(figsize=(5.2 * len(models), 4.8), layout="constrained")
@@ -462,16 +438,12 @@ def _figures(results: dict[str, Any], folder: pathlib.Path, key: jax.Array) -> N
         )
         ax.set_title(f"{NAMES[name]}: test digits' {how}", fontsize=9)
     figure.colorbar(scatter, ax=axes, ticks=range(10), label="digit")
-    path = folder / "vae_latent.png"
-    figure.savefig(path, dpi=100)
-    print(f"Figure written to {path}")
+    _common.save_figure(figure, folder, "vae_latent.png")
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """``python -m jaxreparam.apps.vae``: parses ``argv`` and runs."""
-    parser = argparse.ArgumentParser(description=DESCRIPTION)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return _common.module_main(DESCRIPTION, add_arguments, run, argv)
 
 
 if __name__ == "__main__":
