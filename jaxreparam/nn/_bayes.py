@@ -158,6 +158,36 @@ def _forward(
     return mean + (linear(x * sign_in, delta_w) + delta_b) * sign_out
 
 
+def _layer(
+    where: str,
+    shape: tuple[int, ...],
+    fan_in: int,
+    scale: Array,
+    axis: str,
+    linear: Callable[[Array, Array], Array],
+    reparameterization: str,
+    num_feature_axes: int,
+) -> BayesianNetwork:
+    """The ``BayesianNetwork`` of one layer ``linear(x, weight) + bias``.
+
+    ``weight`` has ``shape``, its input size ``shape[-2]`` (the ``axis``,
+    features or channels, on ``x``'s last axis) and its output size
+    ``shape[-1]``; ``fan_in`` sets the initial locations (:func:`_init`),
+    ``num_feature_axes`` is :func:`_forward`'s and the fewest axes of ``x``.
+    """
+
+    def init(key: ArrayLike) -> MeanFieldParams:
+        return _init(key, shape, fan_in, scale)
+
+    def apply(key: ArrayLike, params: MeanFieldParams, x: ArrayLike) -> Array:
+        key = _checks.check_key(key)
+        layer = _check_layer(where, params)
+        x = _check_input(where, x, shape[-2], axis, num_feature_axes)
+        return _forward(key, layer, x, linear, reparameterization, num_feature_axes)
+
+    return BayesianNetwork(init, apply)
+
+
 def _dense(x: Array, weight: Array) -> Array:
     return x @ weight
 
@@ -209,17 +239,10 @@ def bayesian_dense(
     out_size = _mlp._size(where, "out_size", out_size, 1)
     reparameterization = _check_choice(where, reparameterization)
     scale = _checks.positive(where, "init_scale", init_scale)
-
-    def init(key: ArrayLike) -> MeanFieldParams:
-        return _init(key, (in_size, out_size), in_size, scale)
-
-    def apply(key: ArrayLike, params: MeanFieldParams, x: ArrayLike) -> Array:
-        key = _checks.check_key(key)
-        layer = _check_layer(where, params)
-        x = _check_input(where, x, in_size, "features", 1)
-        return _forward(key, layer, x, _dense, reparameterization, 1)
-
-    return BayesianNetwork(init, apply)
+    shape = (in_size, out_size)
+    return _layer(
+        where, shape, in_size, scale, "features", _dense, reparameterization, 1
+    )
 
 
 def _pair(where: str, name: str, value: Any) -> tuple[int, int]:
@@ -302,16 +325,8 @@ def bayesian_conv2d(
         )
         return out.reshape(*x.shape[:-3], *out.shape[1:])
 
-    def init(key: ArrayLike) -> MeanFieldParams:
-        return _init(key, shape, kernel[0] * kernel[1] * in_channels, scale)
-
-    def apply(key: ArrayLike, params: MeanFieldParams, x: ArrayLike) -> Array:
-        key = _checks.check_key(key)
-        layer = _check_layer(where, params)
-        x = _check_input(where, x, in_channels, "channels", 3)
-        return _forward(key, layer, x, conv, reparameterization, 3)
-
-    return BayesianNetwork(init, apply)
+    fan_in = kernel[0] * kernel[1] * in_channels
+    return _layer(where, shape, fan_in, scale, "channels", conv, reparameterization, 3)
 
 
 def bayesian_mlp(

@@ -159,49 +159,44 @@ def _bernoulli_outputs(params: Any, out: Array) -> Any:
     return bernoulli_family.BernoulliParams(out)
 
 
-def _bernoulli_log_prob(outputs: Any, x: Array) -> Array:
-    """Bernoulli's log-mass ``x l - softplus(l)`` of binary ``x`` (checked before).
+def _cross_entropy(outputs: Any, x: Array) -> Array:
+    """``x l - softplus(l)``: Bernoulli's log-mass, taken at any (checked) ``x``.
 
-    The family's ``log_prob`` also sends ``x`` off ``{0, 1}`` to ``-inf``, at
-    the cost of more elementwise passes over the ``(B, K, data_size)`` logits
-    (and their gradient) than the matmuls leave room for: an IWAE K=50 step of
-    a 784-400-20 VAE took 1.16x a hand-written one's. Here the likelihood's
-    ``check`` has already refused (or set to NaN) any such ``x``. (An infinite
-    logit, which a decoder network does not give, would make this ``inf -
-    inf``: the family's form avoids that.)
+    For ``bernoulli`` the likelihood's ``check`` has already refused (or set
+    to NaN) any ``x`` off ``{0, 1}``, so this is the log-mass of binary data;
+    for ``bernoulli_cross_entropy``, ``x`` is any value in ``[0, 1]``. The
+    family's ``log_prob`` also sends ``x`` off ``{0, 1}`` to ``-inf``, at the
+    cost of more elementwise passes over the ``(B, K, data_size)`` logits (and
+    their gradient) than the matmuls leave room for: an IWAE K=50 step of a
+    784-400-20 VAE took 1.16x a hand-written one's. (An infinite logit, which a
+    decoder network does not give, would make this ``inf - inf``: the family's
+    form avoids that.)
     """
     logits = outputs.logits
     return x * logits - bernoulli_family.softplus(logits)
 
 
-bernoulli = _make(
-    "bernoulli",
-    1,
-    _bernoulli_log_prob,
-    _bernoulli_outputs,
-    _logits_shape,
-    _sigmoid_mean,
-    _bernoulli_sample,
-    _checker("vae.bernoulli", _binary, "binary (0 or 1)"),
-)
+def _bernoulli_form(
+    name: str, valid: Callable[[Any], Any], requirement: str
+) -> Likelihood:
+    """A Bernoulli head on the logits scoring by :func:`_cross_entropy`.
+
+    The forms differ only in the data they accept: ``valid``, elementwise.
+    """
+    return _make(
+        name,
+        1,
+        _cross_entropy,
+        _bernoulli_outputs,
+        _logits_shape,
+        _sigmoid_mean,
+        _bernoulli_sample,
+        _checker(f"vae.{name}", valid, requirement),
+    )
 
 
-def _cross_entropy(outputs: Any, x: Array) -> Array:
-    """``x l - softplus(l)``: Bernoulli's log-mass, taken at any ``x`` in [0, 1]."""
-    logits = outputs.logits
-    return x * logits - bernoulli_family.softplus(logits)
-
-
-bernoulli_cross_entropy = _make(
-    "bernoulli_cross_entropy",
-    1,
-    _cross_entropy,
-    _bernoulli_outputs,
-    _logits_shape,
-    _sigmoid_mean,
-    _bernoulli_sample,
-    _checker("vae.bernoulli_cross_entropy", _unit, "in [0, 1]"),
-)
+bernoulli = _bernoulli_form("bernoulli", _binary, "binary (0 or 1)")
+bernoulli_cross_entropy = _bernoulli_form("bernoulli_cross_entropy", _unit, "in [0, 1]")
 
 
 def _cb_outputs(params: Any, out: Array) -> Any:
