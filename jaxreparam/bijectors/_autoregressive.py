@@ -34,7 +34,14 @@ from jaxreparam.nn import _mlp
 
 
 class AutoregressiveParams(NamedTuple):
-    """Params of a masked autoregressive layer: its conditioner's params."""
+    """Params of a masked autoregressive layer: its conditioner's params.
+
+    Examples:
+        >>> layer = jr.bijectors.affine_autoregressive(3)
+        >>> params = layer.init(jax.random.key(0))
+        >>> type(params).__name__, params._fields
+        ('AutoregressiveParams', ('conditioner',))
+    """
 
     conditioner: Any
 

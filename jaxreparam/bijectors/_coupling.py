@@ -31,7 +31,14 @@ from jaxreparam.nn import _mlp
 
 
 class CouplingParams(NamedTuple):
-    """Params of a coupling layer: its conditioner network's params."""
+    """Params of a coupling layer: its conditioner network's params.
+
+    Examples:
+        >>> layer = jr.bijectors.affine_coupling(4)
+        >>> params = layer.init(jax.random.key(0))
+        >>> type(params).__name__, params._fields
+        ('CouplingParams', ('conditioner',))
+    """
 
     conditioner: Any
 

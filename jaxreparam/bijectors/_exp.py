@@ -4,6 +4,18 @@
 In float32, ``exp`` underflows to 0 below ``x`` of about -103 and overflows above
 88; ``softplus`` grows only linearly, which keeps gradients tamer when a
 positive value is fitted.
+
+Examples:
+    >>> params = jr.bijectors.exp.init()
+    >>> y, log_det = jr.bijectors.exp.forward(params, jnp.array([0.0, 1.0]))
+    >>> [round(float(v), 3) for v in y], log_det.tolist()
+    ([1.0, 2.718], [0.0, 1.0])
+    >>> x, log_det = jr.bijectors.exp.inverse(params, y)
+    >>> [round(float(v), 3) for v in x]
+    [0.0, 1.0]
+    >>> log_normal = jr.transformed(jr.normal, jr.bijectors.exp)  # a family of exp(z)
+    >>> log_normal.name
+    'transformed(normal, exp)'
 """
 
 from __future__ import annotations
@@ -17,7 +29,12 @@ from jaxreparam.bijectors._raw import empty_init
 
 
 class ExpParams(NamedTuple):
-    """No params."""
+    """No params.
+
+    Examples:
+        >>> jr.bijectors.exp.init()
+        ExpParams()
+    """
 
 
 def forward(params: ExpParams, x: ArrayLike) -> tuple[Array, Array]:

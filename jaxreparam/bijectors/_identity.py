@@ -1,4 +1,11 @@
-"""The identity bijector, ``y = x``, for unconstrained (real) values."""
+"""The identity bijector, ``y = x``, for unconstrained (real) values.
+
+Examples:
+    >>> params = jr.bijectors.identity.init()
+    >>> y, log_det = jr.bijectors.identity.forward(params, jnp.array([1.0, 2.0]))
+    >>> y.tolist(), log_det.tolist()
+    ([1.0, 2.0], [0.0, 0.0])
+"""
 
 from __future__ import annotations
 
@@ -11,7 +18,12 @@ from jaxreparam.bijectors._raw import empty_init
 
 
 class IdentityParams(NamedTuple):
-    """No params."""
+    """No params.
+
+    Examples:
+        >>> jr.bijectors.identity.init()
+        IdentityParams()
+    """
 
 
 def forward(params: IdentityParams, x: ArrayLike) -> tuple[Array, Array]:

@@ -28,6 +28,15 @@ residual to rounding level (about 30 eps relative to ``|w.y| + |c| +
 then that rounding divided by the map's slope along ``w``, ``1 + c (1 -
 tanh^2)``, which is small only when ``c`` is near -1.
 
+Examples:
+    >>> params = jr.bijectors.planar.init(jax.random.key(0), dim=3)
+    >>> x = jax.random.normal(jax.random.key(1), (5, 3))
+    >>> y, log_det = jr.bijectors.planar.forward(params, x)
+    >>> y.shape, log_det.shape  # one log-determinant per row
+    ((5, 3), (5,))
+    >>> bool(jnp.allclose(jr.bijectors.planar.inverse(params, y)[0], x, atol=1e-4))
+    True
+
 References:
     D. J. Rezende and S. Mohamed, "Variational inference with normalizing
     flows", ICML 2015, eq. 10-12 and appendix A.
@@ -53,6 +62,11 @@ class PlanarParams(NamedTuple):
             module docstring), so the given ``u`` of ``init`` is ``u_hat``.
         w: the hyperplane's normal, shape ``(dim,)``, nonzero.
         b: the hyperplane's offset, shape ``()``.
+
+    Examples:
+        >>> params = jr.bijectors.planar.init(jax.random.key(0), dim=3)
+        >>> params._fields, params.u.shape, params.b.shape
+        (('u', 'w', 'b'), (3,), ())
     """
 
     u: Array

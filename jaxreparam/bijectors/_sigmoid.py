@@ -4,6 +4,14 @@
 is ``x = log(u) - log1p(-u)`` with ``u = (y - low) / (high - low)``. In float32,
 ``sigmoid(x)`` rounds to 1 above ``x`` of about 17, where ``y`` reaches ``high``:
 keep unconstrained values moderate (a variational guide's are, near its mean).
+
+Examples:
+    >>> params = jr.bijectors.sigmoid.init(low=-1.0, high=1.0)
+    >>> y, log_det = jr.bijectors.sigmoid.forward(params, jnp.array([0.0, 100.0]))
+    >>> [round(float(v), 3) for v in y]  # onto (low, high)
+    [0.0, 1.0]
+    >>> round(float(log_det[0]), 3)  # log((high - low) / 4)
+    -0.693
 """
 
 from __future__ import annotations
@@ -18,7 +26,13 @@ from jaxreparam.base import Array, ArrayLike, Bijector
 
 
 class SigmoidParams(NamedTuple):
-    """Params: the interval's ends ``low < high``, broadcastable with the values."""
+    """Params: the interval's ends ``low < high``, broadcastable with the values.
+
+    Examples:
+        >>> params = jr.bijectors.sigmoid.init(low=-1.0, high=1.0)
+        >>> params._fields, float(params.low), float(params.high)  # fixed, not learnt
+        (('low', 'high'), -1.0, 1.0)
+    """
 
     low: Array
     high: Array

@@ -3,6 +3,14 @@
 ``dy/dx = sigmoid(x)``, so ``log|dy/dx| = log_sigmoid(x)``. The inverse is
 ``x = log(expm1(y)) = y + log(-expm1(-y))``, written in the second form so that
 it neither overflows for large ``y`` nor loses precision for small ``y``.
+
+Examples:
+    >>> params = jr.bijectors.softplus.init()
+    >>> y, log_det = jr.bijectors.softplus.forward(params, 0.0)
+    >>> round(float(y), 3), round(float(log_det), 3)  # log(2), log(1/2)
+    (0.693, -0.693)
+    >>> round(float(jr.bijectors.softplus.inverse(params, y)[0]), 3)
+    0.0
 """
 
 from __future__ import annotations
@@ -17,7 +25,12 @@ from jaxreparam.bijectors._raw import empty_init
 
 
 class SoftplusParams(NamedTuple):
-    """No params."""
+    """No params.
+
+    Examples:
+        >>> jr.bijectors.softplus.init()
+        SoftplusParams()
+    """
 
 
 def forward(params: SoftplusParams, x: ArrayLike) -> tuple[Array, Array]:

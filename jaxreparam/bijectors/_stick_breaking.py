@@ -8,6 +8,17 @@ coordinates of ``y`` (the last is fixed by the others) is lower triangular, with
 ``log|det| = sum_k [log r_k + log z_k + log(1 - z_k)]``; everything is computed in
 log space, from ``log_sigmoid``.
 
+Examples:
+    >>> params = jr.bijectors.stick_breaking.init()
+    >>> y, log_det = jr.bijectors.stick_breaking.forward(params, jnp.zeros(2))
+    >>> y.shape, log_det.shape  # (K - 1,) -> (K,), one log-determinant
+    ((3,), ())
+    >>> round(float(y.sum()), 3)
+    1.0
+    >>> x, _ = jr.bijectors.stick_breaking.inverse(params, y)
+    >>> [round(float(v), 3) for v in x]
+    [0.0, 0.0]
+
 References:
     Stan Reference Manual, "Unit simplex" transform.
 """
@@ -23,7 +34,12 @@ from jaxreparam.base import Array, ArrayLike, Bijector
 
 
 class StickBreakingParams(NamedTuple):
-    """No params."""
+    """No params.
+
+    Examples:
+        >>> jr.bijectors.stick_breaking.init()
+        StickBreakingParams()
+    """
 
 
 def init(key: ArrayLike = None) -> StickBreakingParams:

@@ -34,6 +34,14 @@ class TransformedParams(NamedTuple):
     in amortized inference, one per row in conditional density estimation).
     An encoder that returns ``TransformedParams(base, flow_params, context=h)``
     makes the flow an amortized posterior ``q(z | x)``.
+
+    Examples:
+        >>> log_normal = jr.transformed(jr.normal, jr.bijectors.exp)
+        >>> params = log_normal.init(base={"loc": 0.0, "scale": 1.0})
+        >>> params._fields
+        ('base', 'bijector', 'context')
+        >>> type(params.base).__name__, params.bijector, params.context
+        ('NormalParams', ExpParams(), None)
     """
 
     base: Any

@@ -13,6 +13,16 @@ optimizer step cannot blow a scale up by orders of magnitude, while any real
 ``raw_diag`` still gives a positive diagonal (an invertible map). The strictly
 lower triangle of ``lower`` is used as is; its diagonal and upper triangle
 are ignored (they get zero gradients).
+
+Examples:
+    >>> scale_tril = jnp.array([[1.0, 0.0], [0.5, 2.0]])
+    >>> params = jr.bijectors.tril_affine.init(loc=jnp.zeros(2), scale_tril=scale_tril)
+    >>> y, log_det = jr.bijectors.tril_affine.forward(params, jnp.ones(2))
+    >>> [round(float(v), 3) for v in y], round(float(log_det), 3)  # L x, log det L
+    ([1.0, 2.5], 0.693)
+    >>> x, _ = jr.bijectors.tril_affine.inverse(params, y)
+    >>> [round(float(v), 3) for v in x]
+    [1.0, 1.0]
 """
 
 from __future__ import annotations
@@ -43,6 +53,13 @@ class TrilAffineParams(NamedTuple):
             shape ``(dim,)``.
         lower: ``L``'s strictly lower triangle is ``tril(lower, -1)``, shape
             ``(dim, dim)`` (the rest of ``lower`` is unused).
+
+    Examples:
+        >>> params = jr.bijectors.tril_affine.init(dim=3)  # the identity
+        >>> params._fields, params.lower.shape
+        (('loc', 'raw_diag', 'lower'), (3, 3))
+        >>> [round(float(v), 3) for v in params.raw_diag]  # L = I
+        [0.0, 0.0, 0.0]
     """
 
     loc: Array

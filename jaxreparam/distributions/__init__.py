@@ -156,20 +156,44 @@ FAMILIES: dict[str, Family] = {
 
 
 def sample(key: Any, params: Any, sample_shape=()) -> Array:
-    """``sample`` of the family that ``params`` belongs to."""
+    """``sample`` of the family that ``params`` belongs to.
+
+    Examples:
+        >>> params = jr.gamma.init(concentration=2.0)
+        >>> jr.sample(jax.random.key(0), params, (3,)).shape  # jr.gamma.sample
+        (3,)
+    """
     return family_of(params).sample(key, params, sample_shape)
 
 
 def log_prob(params: Any, z: Any) -> Array:
-    """``log_prob`` of the family that ``params`` belongs to."""
+    """``log_prob`` of the family that ``params`` belongs to.
+
+    Examples:
+        >>> params = jr.normal.init(loc=0.0, scale=1.0)
+        >>> round(float(jr.log_prob(params, 0.0)), 3)  # -log(2 pi) / 2
+        -0.919
+    """
     return family_of(params).log_prob(params, z)
 
 
 def sample_and_log_prob(key: Any, params: Any, sample_shape=()) -> tuple[Array, Array]:
-    """``sample_and_log_prob`` of the family that ``params`` belongs to."""
+    """``sample_and_log_prob`` of the family that ``params`` belongs to.
+
+    Examples:
+        >>> params = jr.normal.init(loc=0.0, scale=1.0)
+        >>> z, log_q = jr.sample_and_log_prob(jax.random.key(0), params, (3,))
+        >>> z.shape, log_q.shape
+        ((3,), (3,))
+    """
     return family_of(params).sample_and_log_prob(key, params, sample_shape)
 
 
 def entropy(params: Any) -> Array:
-    """``entropy`` of the family that ``params`` belongs to."""
+    """``entropy`` of the family that ``params`` belongs to.
+
+    Examples:
+        >>> round(float(jr.entropy(jr.exponential.init(rate=1.0))), 3)  # 1 - log(rate)
+        1.0
+    """
     return family_of(params).entropy(params)

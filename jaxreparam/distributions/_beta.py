@@ -14,6 +14,14 @@ In float32 (float64) a sample within ``1e-38`` (``1e-308``) of 0, or rounding to
 finite; for concentrations below about 0.1, sample ``(log z, log(1 - z))``
 exactly with :mod:`.log_dirichlet` and concentration ``[c1, c0]``.
 Params store ``log_concentration1`` and ``log_concentration0``.
+
+Examples:
+    >>> params = jr.beta.init(concentration1=2.0, concentration0=3.0)
+    >>> z = jr.beta.sample(jax.random.key(0), params, (4,))
+    >>> z.shape, jr.beta.log_prob(params, z).shape
+    ((4,), (4,))
+    >>> round(float(jr.beta.mean(params)), 3)  # a / (a + b)
+    0.4
 """
 
 from __future__ import annotations
@@ -30,7 +38,16 @@ from jaxreparam.distributions import _bundle, _common, _standard_gamma
 
 
 class BetaParams(NamedTuple):
-    """Params of a beta: ``log_concentration1`` and ``log_concentration0``."""
+    """Params of a beta: ``log_concentration1`` and ``log_concentration0``.
+
+    Examples:
+        >>> params = jr.beta.init(concentration1=2.0, concentration0=3.0)
+        >>> params._fields
+        ('log_concentration1', 'log_concentration0')
+        >>> natural = jr.beta.to_natural(params)  # init's inverse
+        >>> {k: round(float(v), 3) for k, v in natural.items()}
+        {'concentration1': 2.0, 'concentration0': 3.0}
+    """
 
     log_concentration1: Array
     log_concentration0: Array

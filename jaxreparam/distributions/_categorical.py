@@ -26,6 +26,16 @@ A discrete draw has no pathwise gradient: ``reparameterized=False``, so
 ``estimators.pathwise`` refuses it; use the score function, REBAR or RELAX.
 Params store ``logits`` of shape ``batch_shape + (K,)``; adding a constant
 along the last axis changes nothing.
+
+Examples:
+    >>> params = jr.categorical.init(probs=jnp.array([0.2, 0.3, 0.5]))
+    >>> z = jr.categorical.sample(jax.random.key(0), params, (4,))
+    >>> z.shape, z.sum(-1).tolist()  # one-hot draws
+    ((4, 3), [1.0, 1.0, 1.0, 1.0])
+    >>> jr.categorical.log_prob(params, jnp.argmax(z, -1)).shape  # labels work too
+    (4,)
+    >>> [round(float(p), 3) for p in jr.categorical.mean(params)]
+    [0.2, 0.3, 0.5]
 """
 
 from __future__ import annotations
@@ -43,7 +53,15 @@ from jaxreparam.distributions import _bundle, _common
 
 
 class CategoricalParams(NamedTuple):
-    """Params of a Categorical: ``logits`` of shape ``batch_shape + (K,)``."""
+    """Params of a Categorical: ``logits`` of shape ``batch_shape + (K,)``.
+
+    Examples:
+        >>> params = jr.categorical.init(probs=jnp.array([0.2, 0.3, 0.5]))
+        >>> params._fields, params.logits.shape
+        (('logits',), (3,))
+        >>> [round(float(p), 3) for p in jax.nn.softmax(params.logits)]
+        [0.2, 0.3, 0.5]
+    """
 
     logits: Array
 

@@ -12,6 +12,14 @@ is the one ``jax.random.cauchy`` (and so numpyro) draws from the same key.
 The Cauchy has no mean and no variance: ``family.has("mean")`` is ``False``.
 Params store ``loc`` and ``log_scale``, so no optimizer step can make the scale
 negative.
+
+Examples:
+    >>> params = jr.cauchy.init(loc=1.0, scale=2.0)
+    >>> z = jr.cauchy.sample(jax.random.key(0), params, (4,))
+    >>> z.shape, jr.cauchy.log_prob(params, z).shape
+    ((4,), (4,))
+    >>> round(float(jr.cauchy.cdf(params, 1.0)), 3)  # the median is loc
+    0.5
 """
 
 from __future__ import annotations
@@ -29,7 +37,16 @@ _LOG_PI = math.log(math.pi)
 
 
 class CauchyParams(NamedTuple):
-    """Params of a Cauchy: ``loc`` and ``log_scale`` (unconstrained)."""
+    """Params of a Cauchy: ``loc`` and ``log_scale`` (unconstrained).
+
+    Examples:
+        >>> params = jr.cauchy.init(loc=1.0, scale=2.0)
+        >>> params._fields
+        ('loc', 'log_scale')
+        >>> natural = jr.cauchy.to_natural(params)  # init's inverse
+        >>> {k: round(float(v), 3) for k, v in natural.items()}
+        {'loc': 1.0, 'scale': 2.0}
+    """
 
     loc: Array
     log_scale: Array

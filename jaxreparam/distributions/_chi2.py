@@ -7,6 +7,14 @@ reparameterization gradient (:mod:`jaxreparam.distributions._standard_gamma`),
 ``dz/d(df) = dx/da`` at ``a = df / 2``. Samples below the smallest normal float
 are returned as that float (see :mod:`.gamma`).
 Params store ``log_df``.
+
+Examples:
+    >>> params = jr.chi2.init(df=3.0)
+    >>> z = jr.chi2.sample(jax.random.key(0), params, (4,))
+    >>> z.shape, jr.chi2.log_prob(params, z).shape
+    ((4,), (4,))
+    >>> round(float(jr.chi2.mean(params)), 3)  # df
+    3.0
 """
 
 from __future__ import annotations
@@ -25,7 +33,16 @@ _LOG2 = math.log(2.0)
 
 
 class Chi2Params(NamedTuple):
-    """Params of a chi-squared: ``log_df`` (unconstrained)."""
+    """Params of a chi-squared: ``log_df`` (unconstrained).
+
+    Examples:
+        >>> params = jr.chi2.init(df=3.0)
+        >>> params._fields
+        ('log_df',)
+        >>> natural = jr.chi2.to_natural(params)  # init's inverse
+        >>> {k: round(float(v), 3) for k, v in natural.items()}
+        {'df': 3.0}
+    """
 
     log_df: Array
 

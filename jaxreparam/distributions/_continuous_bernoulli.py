@@ -40,6 +40,14 @@ float32 and float64.
 
 Params store ``logits`` (the log-odds of ``lam``): every finite real is valid.
 
+Examples:
+    >>> params = jr.continuous_bernoulli.init(probs=0.3)
+    >>> z = jr.continuous_bernoulli.sample(jax.random.key(0), params, (4,))
+    >>> z.shape, jr.continuous_bernoulli.log_prob(params, z).shape
+    ((4,), (4,))
+    >>> round(float(jr.continuous_bernoulli.cdf(params, 0.5)), 3)
+    0.604
+
 References:
     Loaiza-Ganem and Cunningham, "The continuous Bernoulli: fixing a pervasive
     error in variational autoencoders", NeurIPS 2019.
@@ -66,7 +74,16 @@ _SWITCH = 2.0
 
 
 class ContinuousBernoulliParams(NamedTuple):
-    """Params of a continuous Bernoulli: ``logits``, the log-odds of ``lam``."""
+    """Params of a continuous Bernoulli: ``logits``, the log-odds of ``lam``.
+
+    Examples:
+        >>> params = jr.continuous_bernoulli.init(probs=0.3)
+        >>> params._fields
+        ('logits',)
+        >>> natural = jr.continuous_bernoulli.to_natural(params)  # init's inverse
+        >>> {k: round(float(v), 3) for k, v in natural.items()}
+        {'logits': -0.847}
+    """
 
     logits: Array
 

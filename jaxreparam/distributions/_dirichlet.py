@@ -13,6 +13,14 @@ function of them. The resulting transport of ``p`` (averaged over the total
 float, so ``log_prob`` stays finite; for concentrations below about 0.1, sample
 ``log p`` exactly with :mod:`.log_dirichlet`.
 Params store ``log_concentration`` (batch shape + ``(k,)``).
+
+Examples:
+    >>> params = jr.dirichlet.init(concentration=jnp.array([1.0, 2.0, 3.0]))
+    >>> z = jr.dirichlet.sample(jax.random.key(0), params, (4,))
+    >>> z.shape, jr.dirichlet.log_prob(params, z).shape  # event shape (3,)
+    ((4, 3), (4,))
+    >>> [round(float(m), 3) for m in jr.dirichlet.mean(params)]  # a / sum(a)
+    [0.167, 0.333, 0.5]
 """
 
 from __future__ import annotations
@@ -28,7 +36,15 @@ from jaxreparam.distributions import _bundle, _common, _standard_gamma
 
 
 class DirichletParams(NamedTuple):
-    """Params of a Dirichlet: ``log_concentration``, batch shape + ``(k,)``."""
+    """Params of a Dirichlet: ``log_concentration``, batch shape + ``(k,)``.
+
+    Examples:
+        >>> params = jr.dirichlet.init(concentration=jnp.array([1.0, 2.0, 3.0]))
+        >>> params._fields, params.log_concentration.shape
+        (('log_concentration',), (3,))
+        >>> jr.dirichlet.event_shape(params), jr.dirichlet.batch_shape(params)
+        ((3,), ())
+    """
 
     log_concentration: Array
 

@@ -6,6 +6,14 @@ Reparameterization: ``u ~ U[0, 1)``, ``z = -log1p(-u) / rate``; ``1 - u`` lies i
 ``23 log 2 ~ 15.9`` for float32 draws, whose spacing is ``2^-23``) and ``z`` is a
 pathwise-differentiable function of ``rate``.
 Params store ``log_rate``, so no optimizer step can make the rate negative.
+
+Examples:
+    >>> params = jr.exponential.init(rate=2.0)
+    >>> z = jr.exponential.sample(jax.random.key(0), params, (4,))
+    >>> z.shape, jr.exponential.log_prob(params, z).shape
+    ((4,), (4,))
+    >>> round(float(jr.exponential.mean(params)), 3)  # 1 / rate
+    0.5
 """
 
 from __future__ import annotations
@@ -20,7 +28,16 @@ from jaxreparam.distributions import _bundle, _common
 
 
 class ExponentialParams(NamedTuple):
-    """Params of an Exponential: ``log_rate`` (unconstrained)."""
+    """Params of an Exponential: ``log_rate`` (unconstrained).
+
+    Examples:
+        >>> params = jr.exponential.init(rate=2.0)
+        >>> params._fields
+        ('log_rate',)
+        >>> natural = jr.exponential.to_natural(params)  # init's inverse
+        >>> {k: round(float(v), 3) for k, v in natural.items()}
+        {'rate': 2.0}
+    """
 
     log_rate: Array
 

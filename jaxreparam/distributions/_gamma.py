@@ -14,6 +14,14 @@ Samples below the smallest normal float are returned as that float, where they
 would otherwise flush to zero and make ``log_prob`` infinite; for concentrations
 below about 0.1 in float32, sample in log space with :mod:`.log_gamma` instead.
 Params store ``log_concentration`` and ``log_rate``.
+
+Examples:
+    >>> params = jr.gamma.init(concentration=2.0, rate=0.5)
+    >>> z = jr.gamma.sample(jax.random.key(0), params, (4,))
+    >>> z.shape, jr.gamma.log_prob(params, z).shape
+    ((4,), (4,))
+    >>> round(float(jr.gamma.mean(params)), 3)  # concentration / rate
+    4.0
 """
 
 from __future__ import annotations
@@ -29,7 +37,16 @@ from jaxreparam.distributions import _bundle, _common, _standard_gamma
 
 
 class GammaParams(NamedTuple):
-    """Params of a gamma: ``log_concentration`` and ``log_rate`` (unconstrained)."""
+    """Params of a gamma: ``log_concentration`` and ``log_rate`` (unconstrained).
+
+    Examples:
+        >>> params = jr.gamma.init(concentration=2.0, rate=0.5)
+        >>> params._fields
+        ('log_concentration', 'log_rate')
+        >>> natural = jr.gamma.to_natural(params)  # init's inverse
+        >>> {k: round(float(v), 3) for k, v in natural.items()}
+        {'concentration': 2.0, 'rate': 0.5}
+    """
 
     log_concentration: Array
     log_rate: Array

@@ -10,6 +10,14 @@ in its default ``"low"`` mode (and so numpyro) draw from the same key.
 ``loc`` is the mode.
 Params store ``loc`` and ``log_scale``, so no optimizer step can make the scale
 negative.
+
+Examples:
+    >>> params = jr.gumbel.init(loc=0.0, scale=1.0)
+    >>> z = jr.gumbel.sample(jax.random.key(0), params, (4,))
+    >>> z.shape, jr.gumbel.log_prob(params, z).shape
+    ((4,), (4,))
+    >>> round(float(jr.gumbel.mean(params)), 3)  # Euler's constant
+    0.577
 """
 
 from __future__ import annotations
@@ -26,7 +34,16 @@ from jaxreparam.distributions._common import EULER_GAMMA
 
 
 class GumbelParams(NamedTuple):
-    """Params of a Gumbel: ``loc`` and ``log_scale`` (unconstrained)."""
+    """Params of a Gumbel: ``loc`` and ``log_scale`` (unconstrained).
+
+    Examples:
+        >>> params = jr.gumbel.init(loc=0.0, scale=1.0)
+        >>> params._fields
+        ('loc', 'log_scale')
+        >>> natural = jr.gumbel.to_natural(params)  # init's inverse
+        >>> {k: round(float(v), 3) for k, v in natural.items()}
+        {'loc': 0.0, 'scale': 1.0}
+    """
 
     loc: Array
     log_scale: Array

@@ -4,6 +4,14 @@ Density: ``q(z) = sqrt(2 / pi) / scale * exp(-z^2 / (2 scale^2))`` for ``z >= 0`
 the law of ``|X|`` for ``X ~ N(0, scale^2)``.
 Reparameterization: ``eps ~ N(0, 1)``, ``z = scale * |eps|``.
 Params store ``log_scale``, so no optimizer step can make the scale negative.
+
+Examples:
+    >>> params = jr.half_normal.init(scale=2.0)
+    >>> z = jr.half_normal.sample(jax.random.key(0), params, (4,))
+    >>> z.shape, jr.half_normal.log_prob(params, z).shape
+    ((4,), (4,))
+    >>> round(float(jr.half_normal.mean(params)), 3)  # scale sqrt(2 / pi)
+    1.596
 """
 
 from __future__ import annotations
@@ -22,7 +30,16 @@ _HALF_LOG_HALF_PI = 0.5 * math.log(math.pi / 2)
 
 
 class HalfNormalParams(NamedTuple):
-    """Params of a HalfNormal: ``log_scale`` (unconstrained)."""
+    """Params of a HalfNormal: ``log_scale`` (unconstrained).
+
+    Examples:
+        >>> params = jr.half_normal.init(scale=2.0)
+        >>> params._fields
+        ('log_scale',)
+        >>> natural = jr.half_normal.to_natural(params)  # init's inverse
+        >>> {k: round(float(v), 3) for k, v in natural.items()}
+        {'scale': 2.0}
+    """
 
     log_scale: Array
 

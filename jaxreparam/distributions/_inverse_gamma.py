@@ -9,6 +9,14 @@ dlog(x)/da`` and ``dz/dscale = z / scale``. For small ``a`` the tail is so heavy
 that samples exceed the largest float; they are returned as the largest finite
 float, so that samples, ``log_prob`` and gradients stay finite.
 Params store ``log_concentration`` and ``log_scale``.
+
+Examples:
+    >>> params = jr.inverse_gamma.init(concentration=3.0, scale=2.0)
+    >>> z = jr.inverse_gamma.sample(jax.random.key(0), params, (4,))
+    >>> z.shape, jr.inverse_gamma.log_prob(params, z).shape
+    ((4,), (4,))
+    >>> round(float(jr.inverse_gamma.mean(params)), 3)  # scale / (a - 1)
+    1.0
 """
 
 from __future__ import annotations
@@ -25,7 +33,16 @@ from jaxreparam.distributions import _bundle, _common, _standard_gamma
 
 
 class InverseGammaParams(NamedTuple):
-    """Params of an inverse gamma: ``log_concentration`` and ``log_scale``."""
+    """Params of an inverse gamma: ``log_concentration`` and ``log_scale``.
+
+    Examples:
+        >>> params = jr.inverse_gamma.init(concentration=3.0, scale=2.0)
+        >>> params._fields
+        ('log_concentration', 'log_scale')
+        >>> natural = jr.inverse_gamma.to_natural(params)  # init's inverse
+        >>> {k: round(float(v), 3) for k, v in natural.items()}
+        {'concentration': 3.0, 'scale': 2.0}
+    """
 
     log_concentration: Array
     log_scale: Array

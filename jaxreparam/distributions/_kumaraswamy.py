@@ -11,6 +11,14 @@ cancellation near either end. The uniform is drawn in ``[tiny, 1)``, and where
 so ``log(w)``, the fused density and every gradient stay finite in float32.
 Params store ``log_concentration1`` and ``log_concentration0``.
 
+Examples:
+    >>> params = jr.kumaraswamy.init(concentration1=2.0, concentration0=3.0)
+    >>> z = jr.kumaraswamy.sample(jax.random.key(0), params, (4,))
+    >>> z.shape, jr.kumaraswamy.log_prob(params, z).shape
+    ((4,), (4,))
+    >>> round(float(jr.kumaraswamy.cdf(params, 0.5)), 3)  # 1 - (1 - 0.5^2)^3
+    0.578
+
 References:
     Kumaraswamy, "A generalized probability density function for double-bounded
     random processes", Journal of Hydrology 46 (1980).
@@ -31,7 +39,16 @@ from jaxreparam.distributions._common import EULER_GAMMA
 
 
 class KumaraswamyParams(NamedTuple):
-    """Params of a Kumaraswamy: ``log_concentration1``, ``log_concentration0``."""
+    """Params of a Kumaraswamy: ``log_concentration1``, ``log_concentration0``.
+
+    Examples:
+        >>> params = jr.kumaraswamy.init(concentration1=2.0, concentration0=3.0)
+        >>> params._fields
+        ('log_concentration1', 'log_concentration0')
+        >>> natural = jr.kumaraswamy.to_natural(params)  # init's inverse
+        >>> {k: round(float(v), 3) for k, v in natural.items()}
+        {'concentration1': 2.0, 'concentration0': 3.0}
+    """
 
     log_concentration1: Array
     log_concentration0: Array

@@ -10,6 +10,14 @@ and ``|eps| <= -log(epsneg)``, about 16.6 in float32 (``epsneg = 2^-24``) and
 numpyro) draw from the same key.
 Params store ``loc`` and ``log_scale``, so no optimizer step can make the scale
 negative.
+
+Examples:
+    >>> params = jr.laplace.init(loc=0.0, scale=1.0)
+    >>> z = jr.laplace.sample(jax.random.key(0), params, (4,))
+    >>> z.shape, jr.laplace.log_prob(params, z).shape
+    ((4,), (4,))
+    >>> round(float(jr.laplace.variance(params)), 3)  # 2 scale^2
+    2.0
 """
 
 from __future__ import annotations
@@ -25,7 +33,16 @@ from jaxreparam.distributions._common import LOG_TWO
 
 
 class LaplaceParams(NamedTuple):
-    """Params of a Laplace: ``loc`` and ``log_scale`` (unconstrained)."""
+    """Params of a Laplace: ``loc`` and ``log_scale`` (unconstrained).
+
+    Examples:
+        >>> params = jr.laplace.init(loc=0.0, scale=1.0)
+        >>> params._fields
+        ('loc', 'log_scale')
+        >>> natural = jr.laplace.to_natural(params)  # init's inverse
+        >>> {k: round(float(v), 3) for k, v in natural.items()}
+        {'loc': 0.0, 'scale': 1.0}
+    """
 
     loc: Array
     log_scale: Array

@@ -20,6 +20,16 @@ KL divergences and ELBOs between log-Dirichlets are those of the Dirichlets.
 Gradients: the implicit gradients of the gamma variates, through ``log_softmax``.
 Params: ``DirichletParams`` of :mod:`.dirichlet` would clash in dispatch, so this
 family has its own ``LogDirichletParams`` (``log_concentration``).
+
+Examples:
+    >>> params = jr.log_dirichlet.init(concentration=jnp.array([0.01, 0.02]))
+    >>> y = jr.log_dirichlet.sample(jax.random.key(0), params, (4,))
+    >>> y.shape, jr.log_dirichlet.log_prob(params, y).shape
+    ((4, 2), (4,))
+    >>> bool(jnp.all(jnp.isfinite(y)))  # p = exp(y) would underflow to 0
+    True
+    >>> bool(jnp.allclose(jnp.exp(y).sum(-1), 1.0))
+    True
 """
 
 from __future__ import annotations
@@ -35,7 +45,15 @@ from jaxreparam.distributions import _dirichlet as dirichlet
 
 
 class LogDirichletParams(NamedTuple):
-    """Params of a log-Dirichlet: ``log_concentration``, batch shape + ``(k,)``."""
+    """Params of a log-Dirichlet: ``log_concentration``, batch shape + ``(k,)``.
+
+    Examples:
+        >>> params = jr.log_dirichlet.init(concentration=jnp.array([0.5, 0.5, 1.0]))
+        >>> params._fields, params.log_concentration.shape
+        (('log_concentration',), (3,))
+        >>> jr.family_of(params) is jr.log_dirichlet  # not jr.dirichlet
+        True
+    """
 
     log_concentration: Array
 

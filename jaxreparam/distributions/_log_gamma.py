@@ -14,6 +14,14 @@ Gradients: ``dy/dlog(r) = -1`` and ``dy/da = (dx/da) / x`` at ``x = r exp(y)``,
 the implicit gradient of the gamma family computed from ``log x`` (never from
 ``x``), so it stays finite and accurate when ``x`` underflows.
 Params store ``log_concentration`` and ``log_rate``.
+
+Examples:
+    >>> params = jr.log_gamma.init(concentration=0.05)
+    >>> z = jr.log_gamma.sample(jax.random.key(0), params, (4,))
+    >>> z.shape, jr.log_gamma.log_prob(params, z).shape
+    ((4,), (4,))
+    >>> round(float(jr.log_gamma.mean(params)), 3)  # digamma(a) - log(rate)
+    -20.498
 """
 
 from __future__ import annotations
@@ -29,7 +37,16 @@ from jaxreparam.distributions import _bundle, _common, _standard_gamma
 
 
 class LogGammaParams(NamedTuple):
-    """Params of a log-gamma: ``log_concentration`` and ``log_rate``."""
+    """Params of a log-gamma: ``log_concentration`` and ``log_rate``.
+
+    Examples:
+        >>> params = jr.log_gamma.init(concentration=0.05)
+        >>> params._fields
+        ('log_concentration', 'log_rate')
+        >>> natural = jr.log_gamma.to_natural(params)  # init's inverse
+        >>> {k: round(float(v), 3) for k, v in natural.items()}
+        {'concentration': 0.05, 'rate': 1.0}
+    """
 
     log_concentration: Array
     log_rate: Array

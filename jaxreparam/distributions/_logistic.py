@@ -9,6 +9,14 @@ finite, within about ``[-87.3, 15.9]`` in float32. The same ``u`` and ``eps`` as
 ``jax.random.logistic`` (and so numpyro) draw from the same key.
 Params store ``loc`` and ``log_scale``, so no optimizer step can make the scale
 negative.
+
+Examples:
+    >>> params = jr.logistic.init(loc=0.0, scale=1.0)
+    >>> z = jr.logistic.sample(jax.random.key(0), params, (4,))
+    >>> z.shape, jr.logistic.log_prob(params, z).shape
+    ((4,), (4,))
+    >>> round(float(jr.logistic.variance(params)), 3)  # pi^2 / 3
+    3.29
 """
 
 from __future__ import annotations
@@ -24,7 +32,16 @@ from jaxreparam.distributions import _common, _location_scale
 
 
 class LogisticParams(NamedTuple):
-    """Params of a Logistic: ``loc`` and ``log_scale`` (unconstrained)."""
+    """Params of a Logistic: ``loc`` and ``log_scale`` (unconstrained).
+
+    Examples:
+        >>> params = jr.logistic.init(loc=0.0, scale=1.0)
+        >>> params._fields
+        ('loc', 'log_scale')
+        >>> natural = jr.logistic.to_natural(params)  # init's inverse
+        >>> {k: round(float(v), 3) for k, v in natural.items()}
+        {'loc': 0.0, 'scale': 1.0}
+    """
 
     loc: Array
     log_scale: Array

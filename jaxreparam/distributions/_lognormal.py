@@ -5,6 +5,14 @@ for ``z > 0``: ``log z`` is ``N(loc, scale^2)``.
 Reparameterization: ``eps ~ N(0, 1)``, ``z = exp(loc + scale * eps)``.
 Params store ``loc`` and ``log_scale``, so no optimizer step can make the scale
 negative.
+
+Examples:
+    >>> params = jr.lognormal.init(loc=0.0, scale=1.0)
+    >>> z = jr.lognormal.sample(jax.random.key(0), params, (4,))
+    >>> z.shape, jr.lognormal.log_prob(params, z).shape
+    ((4,), (4,))
+    >>> round(float(jr.lognormal.mean(params)), 3)  # exp(loc + scale^2 / 2)
+    1.649
 """
 
 from __future__ import annotations
@@ -22,7 +30,16 @@ from jaxreparam.distributions import _bundle, _common, _location_scale
 
 
 class LogNormalParams(NamedTuple):
-    """Params of a LogNormal: ``loc`` and ``log_scale`` of ``log z``."""
+    """Params of a LogNormal: ``loc`` and ``log_scale`` of ``log z``.
+
+    Examples:
+        >>> params = jr.lognormal.init(loc=0.0, scale=1.0)
+        >>> params._fields
+        ('loc', 'log_scale')
+        >>> natural = jr.lognormal.to_natural(params)  # init's inverse
+        >>> {k: round(float(v), 3) for k, v in natural.items()}
+        {'loc': 0.0, 'scale': 1.0}
+    """
 
     loc: Array
     log_scale: Array

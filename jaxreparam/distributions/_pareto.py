@@ -10,6 +10,14 @@ Params store ``log_scale`` and ``log_concentration``.
 
 The mean is finite only for ``c > 1`` and the variance only for ``c > 2``;
 :func:`mean` and :func:`variance` return ``inf`` otherwise, as scipy does.
+
+Examples:
+    >>> params = jr.pareto.init(scale=1.0, concentration=3.0)
+    >>> z = jr.pareto.sample(jax.random.key(0), params, (4,))
+    >>> z.shape, jr.pareto.log_prob(params, z).shape
+    ((4,), (4,))
+    >>> round(float(jr.pareto.mean(params)), 3)  # a scale / (a - 1)
+    1.5
 """
 
 from __future__ import annotations
@@ -24,7 +32,16 @@ from jaxreparam.distributions import _bundle, _common, _location_scale
 
 
 class ParetoParams(NamedTuple):
-    """Params of a Pareto: ``log_scale`` and ``log_concentration``."""
+    """Params of a Pareto: ``log_scale`` and ``log_concentration``.
+
+    Examples:
+        >>> params = jr.pareto.init(scale=1.0, concentration=3.0)
+        >>> params._fields
+        ('log_scale', 'log_concentration')
+        >>> natural = jr.pareto.to_natural(params)  # init's inverse
+        >>> {k: round(float(v), 3) for k, v in natural.items()}
+        {'scale': 1.0, 'concentration': 3.0}
+    """
 
     log_scale: Array
     log_concentration: Array

@@ -7,6 +7,14 @@ Reparameterization: ``u ~ U(0, 1)``, ``e = -log1p(-u)`` (standard exponential),
 ``z = s sqrt(2 e)``, which solves ``F(z) = 1 - exp(-z^2 / (2 s^2)) = u``. The
 uniform is drawn in ``[tiny, 1)``, so ``z > 0`` and ``log z`` is finite.
 Params store ``log_scale``, so no optimizer step can make the scale negative.
+
+Examples:
+    >>> params = jr.rayleigh.init(scale=1.0)
+    >>> z = jr.rayleigh.sample(jax.random.key(0), params, (4,))
+    >>> z.shape, jr.rayleigh.log_prob(params, z).shape
+    ((4,), (4,))
+    >>> round(float(jr.rayleigh.mean(params)), 3)  # scale sqrt(pi / 2)
+    1.253
 """
 
 from __future__ import annotations
@@ -25,7 +33,16 @@ _HALF_LOG_TWO = 0.5 * math.log(2.0)
 
 
 class RayleighParams(NamedTuple):
-    """Params of a Rayleigh: ``log_scale`` (unconstrained)."""
+    """Params of a Rayleigh: ``log_scale`` (unconstrained).
+
+    Examples:
+        >>> params = jr.rayleigh.init(scale=1.0)
+        >>> params._fields
+        ('log_scale',)
+        >>> natural = jr.rayleigh.to_natural(params)  # init's inverse
+        >>> {k: round(float(v), 3) for k, v in natural.items()}
+        {'scale': 1.0}
+    """
 
     log_scale: Array
 

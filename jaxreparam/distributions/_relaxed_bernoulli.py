@@ -34,6 +34,14 @@ stay finite and exact at any temperature; ``sigmoid(x)`` is the sample.
 ``jr.straight_through(jr.relaxed_bernoulli)`` draws ``1[z > 1/2]`` forward and
 the relaxed gradient backward (Bengio et al. 2013; Jang et al. 2017).
 
+Examples:
+    >>> params = jr.relaxed_bernoulli.init(temperature=0.5, logits=0.0)
+    >>> z = jr.relaxed_bernoulli.sample(jax.random.key(0), params, (4,))
+    >>> z.shape, jr.relaxed_bernoulli.log_prob(params, z).shape
+    ((4,), (4,))
+    >>> round(float(jr.relaxed_bernoulli.cdf(params, 0.5)), 3)  # symmetric at logits 0
+    0.5
+
 References:
     Maddison, Mnih and Teh. The Concrete Distribution. ICLR 2017.
     Jang, Gu and Poole. Categorical Reparameterization with Gumbel-Softmax. ICLR 2017.
@@ -52,7 +60,16 @@ from jaxreparam.distributions import _bundle, _common
 
 
 class RelaxedBernoulliParams(NamedTuple):
-    """Params of a RelaxedBernoulli: ``logits`` and ``log_temperature``."""
+    """Params of a RelaxedBernoulli: ``logits`` and ``log_temperature``.
+
+    Examples:
+        >>> params = jr.relaxed_bernoulli.init(temperature=0.5, logits=0.0)
+        >>> params._fields
+        ('logits', 'log_temperature')
+        >>> natural = jr.relaxed_bernoulli.to_natural(params)  # init's inverse
+        >>> {k: round(float(v), 3) for k, v in natural.items()}
+        {'temperature': 0.5, 'logits': 0.0}
+    """
 
     logits: Array
     log_temperature: Array

@@ -30,6 +30,15 @@ not exist; ``init`` refuses an infinite logit like any bad value (a
 ``jr.straight_through(jr.relaxed_one_hot_categorical)`` draws ``one_hot(argmax z)``
 forward and the relaxed gradient backward (Jang et al. 2017).
 
+Examples:
+    >>> params = jr.relaxed_one_hot_categorical.init(
+    ...     temperature=0.5, logits=jnp.array([0.0, 1.0, 2.0]))
+    >>> z = jr.relaxed_one_hot_categorical.sample(jax.random.key(0), params, (4,))
+    >>> z.shape, jr.relaxed_one_hot_categorical.log_prob(params, z).shape
+    ((4, 3), (4,))
+    >>> bool(jnp.allclose(z.sum(-1), 1.0))  # points of the simplex
+    True
+
 References:
     Maddison, Mnih and Teh. The Concrete Distribution. ICLR 2017.
     Jang, Gu and Poole. Categorical Reparameterization with Gumbel-Softmax. ICLR 2017.
@@ -49,7 +58,16 @@ from jaxreparam.distributions import _bundle, _common
 
 
 class RelaxedOneHotCategoricalParams(NamedTuple):
-    """Params: ``logits`` (``batch_shape + (K,)``) and ``log_temperature``."""
+    """Params: ``logits`` (``batch_shape + (K,)``) and ``log_temperature``.
+
+    Examples:
+        >>> params = jr.relaxed_one_hot_categorical.init(
+        ...     temperature=0.5, logits=jnp.zeros(3))
+        >>> params._fields
+        ('logits', 'log_temperature')
+        >>> params.logits.shape, round(float(jnp.exp(params.log_temperature)), 3)
+        ((3,), 0.5)
+    """
 
     logits: Array
     log_temperature: Array

@@ -12,6 +12,14 @@ E[f'(z) dz/d df]``. For tiny ``df`` the tail is so heavy that ``|z - loc|`` can
 exceed the largest float; it is capped just below it, so samples, ``log_prob``
 and gradients stay finite.
 Params store ``log_df``, ``loc`` and ``log_scale``.
+
+Examples:
+    >>> params = jr.student_t.init(df=3.0, loc=0.0, scale=1.0)
+    >>> z = jr.student_t.sample(jax.random.key(0), params, (4,))
+    >>> z.shape, jr.student_t.log_prob(params, z).shape
+    ((4,), (4,))
+    >>> round(float(jr.student_t.variance(params)), 3)  # df / (df - 2)
+    3.0
 """
 
 from __future__ import annotations
@@ -32,7 +40,16 @@ _LOG2 = math.log(2.0)
 
 
 class StudentTParams(NamedTuple):
-    """Params of a Student's t: ``log_df``, ``loc`` and ``log_scale``."""
+    """Params of a Student's t: ``log_df``, ``loc`` and ``log_scale``.
+
+    Examples:
+        >>> params = jr.student_t.init(df=3.0, loc=0.0, scale=1.0)
+        >>> params._fields
+        ('log_df', 'loc', 'log_scale')
+        >>> natural = jr.student_t.to_natural(params)  # init's inverse
+        >>> {k: round(float(v), 3) for k, v in natural.items()}
+        {'df': 3.0, 'loc': 0.0, 'scale': 1.0}
+    """
 
     log_df: Array
     loc: Array

@@ -14,6 +14,14 @@ Gradients: implicit (Figurnov et al., 2018) in closed form, from the sample itse
 beta dz/dhigh``, each a ratio taken in log space.
 Params store ``log_scale``, and the bounds as given; the support is
 ``[min(low, high), max(low, high)]``, so no optimizer step can empty it.
+
+Examples:
+    >>> params = jr.truncated_normal.init(loc=0.0, scale=1.0, low=0.0)
+    >>> z = jr.truncated_normal.sample(jax.random.key(0), params, (4,))
+    >>> z.shape, jr.truncated_normal.log_prob(params, z).shape
+    ((4,), (4,))
+    >>> round(float(jr.truncated_normal.mean(params)), 3)  # sqrt(2 / pi)
+    0.798
 """
 
 from __future__ import annotations
@@ -50,7 +58,16 @@ def _log_ndtr(x: Array) -> Array:
 
 
 class TruncatedNormalParams(NamedTuple):
-    """Params: ``loc``, ``log_scale`` (unconstrained) and the two bounds."""
+    """Params: ``loc``, ``log_scale`` (unconstrained) and the two bounds.
+
+    Examples:
+        >>> params = jr.truncated_normal.init(loc=0.0, scale=1.0, low=0.0)
+        >>> params._fields
+        ('loc', 'log_scale', 'low', 'high')
+        >>> natural = jr.truncated_normal.to_natural(params)  # init's inverse
+        >>> {k: round(float(v), 3) for k, v in natural.items()}
+        {'loc': 0.0, 'scale': 1.0, 'low': 0.0, 'high': inf}
+    """
 
     loc: Array
     log_scale: Array

@@ -7,6 +7,14 @@ make ``high <= low``. The stored upper end, ``low + exp(log_width)`` (what
 ``to_natural`` returns), can differ from the ``high`` given to ``init`` by
 round-off (about one float32 ulp of the width); samples lie in ``[low, stored
 high]``, and ``log_prob`` at either form of ``high`` is ``-log(high - low)``.
+
+Examples:
+    >>> params = jr.uniform.init(low=-1.0, high=1.0)
+    >>> z = jr.uniform.sample(jax.random.key(0), params, (4,))
+    >>> z.shape, jr.uniform.log_prob(params, z).shape
+    ((4,), (4,))
+    >>> round(float(jr.uniform.variance(params)), 3)  # (high - low)^2 / 12
+    0.333
 """
 
 from __future__ import annotations
@@ -22,7 +30,16 @@ from jaxreparam.distributions import _bundle, _common
 
 
 class UniformParams(NamedTuple):
-    """Params of a Uniform: ``low`` and ``log_width = log(high - low)``."""
+    """Params of a Uniform: ``low`` and ``log_width = log(high - low)``.
+
+    Examples:
+        >>> params = jr.uniform.init(low=-1.0, high=1.0)
+        >>> params._fields
+        ('low', 'log_width')
+        >>> natural = jr.uniform.to_natural(params)  # init's inverse
+        >>> {k: round(float(v), 3) for k, v in natural.items()}
+        {'low': -1.0, 'high': 1.0}
+    """
 
     low: Array
     log_width: Array

@@ -9,6 +9,14 @@ Reparameterization: ``u ~ U(0, 1)``, ``e = -log1p(-u)`` (standard exponential),
 in ``c``, ``-z log(e) / c^2``, never becomes ``0 * inf``.
 ``c = 1`` is the exponential with mean ``s``.
 Params store ``log_scale`` and ``log_concentration``.
+
+Examples:
+    >>> params = jr.weibull.init(scale=1.0, concentration=2.0)
+    >>> z = jr.weibull.sample(jax.random.key(0), params, (4,))
+    >>> z.shape, jr.weibull.log_prob(params, z).shape
+    ((4,), (4,))
+    >>> round(float(jr.weibull.mean(params)), 3)  # scale Gamma(1 + 1 / a)
+    0.886
 """
 
 from __future__ import annotations
@@ -25,7 +33,16 @@ from jaxreparam.distributions._common import EULER_GAMMA
 
 
 class WeibullParams(NamedTuple):
-    """Params of a Weibull: ``log_scale`` and ``log_concentration``."""
+    """Params of a Weibull: ``log_scale`` and ``log_concentration``.
+
+    Examples:
+        >>> params = jr.weibull.init(scale=1.0, concentration=2.0)
+        >>> params._fields
+        ('log_scale', 'log_concentration')
+        >>> natural = jr.weibull.to_natural(params)  # init's inverse
+        >>> {k: round(float(v), 3) for k, v in natural.items()}
+        {'scale': 1.0, 'concentration': 2.0}
+    """
 
     log_scale: Array
     log_concentration: Array
