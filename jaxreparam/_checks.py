@@ -61,6 +61,16 @@ def checked(fun: _F) -> _F:
     ``checked(jax.jit(f))(x)`` traces ``f`` with checks enabled, runs it under
     ``checkify`` and raises ``jax.experimental.checkify.JaxRuntimeError`` naming
     the argument and value when a check fails.
+
+    Examples:
+        >>> init = jr.checked(jax.jit(lambda scale: jr.normal.init(scale=scale)))
+        >>> round(float(init(2.0).log_scale), 3)
+        0.693
+        >>> try:
+        ...     init(-1.0)  # jitted alone, this would give NaN params
+        ... except Exception as error:
+        ...     print(type(error).__name__, str(error).split(" (")[0])
+        JaxRuntimeError normal.init: scale must be finite and positive, got -1.0
     """
 
     @functools.wraps(fun)

@@ -132,6 +132,17 @@ class Family(NamedTuple):
         natural_args: the arguments of ``init``, in order, each a
             ``NaturalArg`` (its domain and event axes); ``()`` if the family
             does not declare them.
+
+    Examples:
+        >>> family = jr.gamma  # a Family: the name and the functions of one family
+        >>> family.name, family.params_type.__name__, family.reparameterized
+        ('gamma', 'GammaParams', True)
+        >>> params = family.init(concentration=2.0, rate=1.0)
+        >>> z, log_q = family.sample_and_log_prob(jax.random.key(0), params, (3,))
+        >>> z.shape, log_q.shape, family.batch_shape(params), family.event_shape(params)
+        ((3,), (3,), (), ())
+        >>> family.has("entropy"), jr.von_mises.has("mean")  # which closed forms it has
+        (True, False)
     """
 
     name: str
@@ -186,6 +197,19 @@ class Bijector(NamedTuple):
             the batch axes of ``x``): the conditioner's networks see it, so
             the map depends on it (amortized posteriors ``q(z | x)``,
             conditional density estimation).
+
+    Examples:
+        >>> b = jr.bijectors.softplus  # a Bijector: one map's functions
+        >>> b.name, b.event_ndims, b.conditional
+        ('softplus', 0, False)
+        >>> y, log_det = b.forward(b.init(), jnp.array([0.0, 1.0]))
+        >>> x, log_det_inverse = b.inverse(b.init(), y)
+        >>> bool(jnp.allclose(x, jnp.array([0.0, 1.0]), atol=1e-6))
+        True
+        >>> bool(jnp.allclose(log_det, -log_det_inverse))
+        True
+        >>> jr.bijectors.stick_breaking.forward_shape((4, 2))  # (K - 1,) -> (K,)
+        (4, 3)
     """
 
     name: str
@@ -203,7 +227,14 @@ _FAMILIES: dict[type, Family] = {}
 
 
 def register_family(family: Family) -> Family:
-    """Registers ``family`` so that ``family_of`` finds it by its params type."""
+    """Registers ``family`` so that ``family_of`` finds it by its params type.
+
+    Examples:
+        >>> jr.register_family(jr.normal) is jr.normal  # (again: changes nothing)
+        True
+        >>> jr.family_of(jr.normal.init()) is jr.normal
+        True
+    """
     _FAMILIES[family.params_type] = family
     return family
 
@@ -213,6 +244,15 @@ def family_of(params: Any) -> Family:
 
     Raises:
         TypeError: if no family has that params type.
+
+    Examples:
+        >>> params = jr.beta.init(concentration1=2.0, concentration0=3.0)
+        >>> jr.family_of(params).name
+        'beta'
+        >>> jr.family_of({"loc": 0.0})
+        Traceback (most recent call last):
+            ...
+        TypeError: params of type dict belong to no registered family...
     """
     try:
         return _FAMILIES[type(params)]

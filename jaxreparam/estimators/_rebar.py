@@ -45,6 +45,13 @@ class RebarParams(NamedTuple):
         baseline: a constant added to the control variate: it has no gradient,
             so it acts as a baseline in the score term only (Tucker et al.
             use one too, as in NVIL).
+
+    Examples:
+        >>> control = jr.estimators.init_rebar(temperature=0.5, eta=1.0)
+        >>> control._fields
+        ('log_temperature', 'eta', 'baseline')
+        >>> round(float(jnp.exp(control.log_temperature)), 3), float(control.eta)
+        (0.5, 1.0)
     """
 
     log_temperature: Array
@@ -55,7 +62,13 @@ class RebarParams(NamedTuple):
 def init_rebar(
     *, temperature: ArrayLike = 0.5, eta: ArrayLike = 1.0, baseline: ArrayLike = 0.0
 ) -> RebarParams:
-    """:class:`RebarParams` from a positive temperature, ``eta`` and a baseline."""
+    """:class:`RebarParams` from a positive temperature, ``eta`` and a baseline.
+
+    Examples:
+        >>> control = jr.estimators.init_rebar(temperature=0.5)
+        >>> round(float(control.log_temperature), 3), float(control.eta)
+        (-0.693, 1.0)
+    """
     temperature = _checks.positive("init_rebar", "temperature", temperature)
     eta = _checks.real("init_rebar", "eta", eta)
     baseline = _checks.real("init_rebar", "baseline", baseline)
@@ -127,6 +140,13 @@ def rebar_control_variate(
     Returns:
         ``c(control_params, z)`` with ``control_params`` a :class:`RebarParams`
         and ``z`` one draw of the continuous variable (logit space).
+
+    Examples:
+        >>> f = lambda b: (b - 0.45) ** 2
+        >>> c = jr.estimators.rebar_control_variate(jr.bernoulli, f)
+        >>> control = jr.estimators.init_rebar(temperature=0.5)
+        >>> round(float(c(control, 0.0)), 4)  # eta f(sigmoid(0)) + baseline
+        0.0025
     """
     _, relaxation = _discrete("estimators.rebar_control_variate", family)
 
@@ -177,6 +197,16 @@ def relax(
     Raises:
         ValueError: ``family`` is neither Bernoulli nor Categorical,
             ``num_samples < 1``, or ``f`` or ``c`` does not return a scalar.
+
+    Examples:
+        >>> f = lambda b: (b - 0.45) ** 2
+        >>> c = jr.estimators.rebar_control_variate(jr.bernoulli, f)  # or any c
+        >>> params = jr.bernoulli.init(probs=0.3)
+        >>> g = jax.grad(jr.estimators.relax, argnums=1)(
+        ...     jax.random.key(0), params, jr.bernoulli, f, control_variate=c,
+        ...     control_params=jr.estimators.init_rebar(), num_samples=1000)
+        >>> bool(abs(g.logits - 0.3 * 0.7 * 0.1) < 0.005)  # p (1 - p) (1 - 2 t)
+        True
 
     References:
         Grathwohl, Choi, Wu, Roeder and Duvenaud, "Backpropagation through the

@@ -42,6 +42,19 @@ class GradientStatistics(NamedTuple):
             ``params``; ``inf`` where the variance is zero and the mean is not,
             ``nan`` where both are.
         num_keys: the number of independent gradients drawn.
+
+    Examples:
+        >>> import functools
+        >>> f = lambda z: z**2
+        >>> pathwise = functools.partial(jr.estimators.pathwise, family=jr.normal, f=f)
+        >>> stats = jr.diagnostics.gradient_statistics(
+        ...     pathwise, jax.random.key(0), jr.normal.init(loc=1.0), num_keys=1000)
+        >>> type(stats).__name__, stats.num_keys, stats.mean.loc.shape
+        ('GradientStatistics', 1000, ())
+        >>> bool(0.8 < stats.snr.loc < 1.2)  # exactly |2 loc| / (2 scale) = 1
+        True
+        >>> bool(abs(stats.mean.loc - 2.0) < 5 * stats.standard_error().loc)
+        True
     """
 
     mean: Any
@@ -104,6 +117,15 @@ def gradient_draws(
     Raises:
         ValueError: ``num_keys < 2``, or ``key`` is a batch of keys.
         TypeError: ``num_keys`` is not an int, or ``key`` is not a key.
+
+    Examples:
+        >>> import functools
+        >>> f = lambda z: z**2
+        >>> pathwise = functools.partial(jr.estimators.pathwise, family=jr.normal, f=f)
+        >>> grads = jr.diagnostics.gradient_draws(
+        ...     pathwise, jax.random.key(0), jr.normal.init(loc=1.0), num_keys=100)
+        >>> grads.loc.shape, grads.log_scale.shape  # one gradient per key, stacked
+        ((100,), (100,))
     """
     key = _checks.check_key(key)
     return _draws(surrogate, key, params, _check_num_keys(num_keys), has_aux)
@@ -163,6 +185,19 @@ def compare(
 
     Returns:
         name -> :class:`GradientStatistics`, in the order of ``surrogates``.
+
+    Examples:
+        >>> import functools
+        >>> f = lambda z: z**2
+        >>> pathwise = functools.partial(jr.estimators.pathwise, family=jr.normal, f=f)
+        >>> score = functools.partial(jr.estimators.score_function, family=jr.normal,
+        ...     f=f)
+        >>> stats = jr.diagnostics.compare({"pathwise": pathwise, "score": score},
+        ...     jax.random.key(0), jr.normal.init(loc=1.0), num_keys=200)
+        >>> list(stats)
+        ['pathwise', 'score']
+        >>> bool(stats["pathwise"].variance.loc < stats["score"].variance.loc)
+        True
     """
     key = _checks.check_key(key)
     return {
@@ -193,6 +228,25 @@ def summary_table(statistics: Mapping[str, GradientStatistics]) -> str:
 
     Returns:
         The table, one line per row, with a header.
+
+    Examples:
+        >>> import functools
+        >>> f = lambda z: z**2
+        >>> pathwise = functools.partial(jr.estimators.pathwise, family=jr.normal, f=f)
+        >>> score = functools.partial(jr.estimators.score_function, family=jr.normal,
+        ...     f=f)
+        >>> stats = jr.diagnostics.compare({"pathwise": pathwise, "score": score},
+        ...     jax.random.key(0), jr.normal.init(loc=1.0), num_keys=200)
+        >>> table = jr.diagnostics.summary_table(stats)
+        >>> table.splitlines()[0].split()
+        ['estimator', 'leaf', 'size', '|mean|', 'variance', 'snr']
+        >>> for row in table.splitlines()[1:]:
+        ...     print(*row.split()[:3])
+        ...
+        pathwise loc 1
+        pathwise log_scale 1
+        score loc 1
+        score log_scale 1
     """
     rows = [
         f"{'estimator':<32} {'leaf':<14} {'size':>6} {'|mean|':>11} "

@@ -57,6 +57,20 @@ class FitResult(NamedTuple):
             each metric it returned, ``<name>: (calls, ...)``.
         step: the number of steps that produced ``params``, counted from the
             start of the first fit: pass it as ``start_step`` to resume.
+
+    Examples:
+        >>> import optax
+        >>> def loss(key, params):
+        ...     return (params["w"] - 3.0) ** 2
+        ...
+        >>> result = jr.fit(jax.random.key(0), {"w": 0.0}, loss=loss,
+        ...     optimizer=optax.sgd(0.25), num_steps=20)
+        >>> type(result).__name__, result._fields
+        ('FitResult', ('params', 'opt_state', 'history', 'step'))
+        >>> round(float(result.params["w"]), 3), result.step
+        (3.0, 20)
+        >>> result.history["loss"].shape  # one loss per step
+        (20,)
     """
 
     params: Any

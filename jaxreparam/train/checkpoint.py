@@ -102,6 +102,16 @@ def load(path: str | os.PathLike, template: Any) -> Any:
     Raises:
         ValueError: the file's tree structure, a leaf's shape or its dtype
             differs from the template's.
+
+    Examples:
+        >>> import os, tempfile, optax
+        >>> params = {"w": jnp.arange(3.0)}
+        >>> state = optax.adam(0.1).init(params)
+        >>> path = os.path.join(tempfile.mkdtemp(), "state.npz")
+        >>> jr.checkpoint.save(path, (params, state, 7))
+        >>> params, state, step = jr.checkpoint.load(path, (params, state, 0))
+        >>> params["w"].tolist(), step
+        ([0.0, 1.0, 2.0], 7)
     """
     leaves, structure = jax.tree.flatten(template)
     with np.load(path, allow_pickle=False) as file:

@@ -28,6 +28,11 @@ def auto_mesh(mesh: Mesh) -> Mesh:
     their sharding and operations such as a gather from a replicated data set
     with sharded indices must be annotated by hand. The fitting loop lets the
     compiler propagate shardings instead, so it works on an ``Auto`` mesh.
+
+    Examples:
+        >>> mesh = jax.make_mesh((len(jax.devices()),), ("data",))
+        >>> [t.name for t in jr.parallel.auto_mesh(mesh).axis_types]
+        ['Auto']
     """
     if all(t == AxisType.Auto for t in mesh.axis_types):
         return mesh
@@ -39,10 +44,28 @@ def auto_mesh(mesh: Mesh) -> Mesh:
 
 
 def batch_sharding(mesh: Mesh) -> NamedSharding:
-    """Leading axis split across every device of ``mesh``, the rest replicated."""
+    """Leading axis split across every device of ``mesh``, the rest replicated.
+
+    Examples:
+        >>> mesh = jax.make_mesh((len(jax.devices()),), ("data",))
+        >>> mesh = jr.parallel.auto_mesh(mesh)
+        >>> sharding = jr.parallel.batch_sharding(mesh)
+        >>> sharding.spec == jax.sharding.PartitionSpec(("data",))  # rows split
+        True
+        >>> jax.device_put(jnp.zeros((8, 3)), sharding).shape
+        (8, 3)
+    """
     return NamedSharding(mesh, PartitionSpec(tuple(mesh.axis_names)))
 
 
 def replicated(mesh: Mesh) -> NamedSharding:
-    """A full copy on every device of ``mesh``."""
+    """A full copy on every device of ``mesh``.
+
+    Examples:
+        >>> mesh = jax.make_mesh((len(jax.devices()),), ("data",))
+        >>> mesh = jr.parallel.auto_mesh(mesh)
+        >>> params = jax.device_put({"w": jnp.zeros(3)}, jr.parallel.replicated(mesh))
+        >>> params["w"].sharding.is_fully_replicated
+        True
+    """
     return NamedSharding(mesh, PartitionSpec())
