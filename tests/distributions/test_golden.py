@@ -14,7 +14,10 @@ CHANGELOG::
 
 Re-recorded since: ``bernoulli`` (issue 16: ``log_prob`` as one softplus of
 ``(1 - 2 z) logits``, exact at infinite logits; its log-densities and their
-gradients moved by at most 2 ulp, its draws did not).
+gradients moved by at most 2 ulp, its draws did not); ``bernoulli`` again
+(issue 16, speed: the derivative of ``log_prob`` reuses the value's ``e^-|y|``
+instead of ``sigmoid``; float32 gradients moved by at most 3 ulp per element, 8
+in the recorded sum of five; log-densities and draws bitwise unchanged).
 """
 
 from __future__ import annotations
