@@ -55,6 +55,16 @@ class BayesianNetwork(NamedTuple):
             weights (a pytree of arrays, so any optax optimizer trains it).
         apply: ``apply(key, mf_params, x) -> outputs``; one random forward
             pass of the batch ``x`` (leading axes are examples).
+
+    Examples:
+        >>> net = jr.nn.bayesian_mlp((3, 8, 2))
+        >>> isinstance(net, jr.nn.BayesianNetwork), net._fields
+        (True, ('init', 'apply'))
+        >>> mf_params = net.init(jax.random.key(0))
+        >>> type(mf_params).__name__
+        'MeanFieldParams'
+        >>> net.apply(jax.random.key(1), mf_params, jnp.ones((5, 3))).shape
+        (5, 2)
     """
 
     init: Callable[[ArrayLike], Any]

@@ -13,6 +13,19 @@ for the same reason; the log is this library's convention).
 is a whole params tree, ``loc + scale * eps`` leaf by leaf, reparameterized.
 ``bayes_by_backprop(apply)`` turns a network's ``apply(params, x)`` into
 ``apply(key, mf_params, x)`` that draws the whole tree once per call.
+
+Examples:
+    >>> net = jr.nn.mlp(3, 1, hidden_sizes=(8,))
+    >>> mf_params = jr.nn.mean_field(net.init(jax.random.key(0)))  # q(weights)
+    >>> type(mf_params).__name__, type(mf_params.loc).__name__
+    ('MeanFieldParams', 'tuple')
+    >>> weights, log_q = jr.nn.mean_field_family.sample_and_log_prob(
+    ...     jax.random.key(1), mf_params)  # a whole params tree, and log q of it
+    >>> net.apply(weights, jnp.ones((5, 3))).shape, log_q.shape
+    ((5, 1), ())
+    >>> apply = jr.nn.bayes_by_backprop(net.apply)  # apply(key, mf_params, x)
+    >>> apply(jax.random.key(2), mf_params, jnp.ones((5, 3))).shape
+    (5, 1)
 """
 
 from __future__ import annotations
@@ -38,6 +51,13 @@ class MeanFieldParams(NamedTuple):
         loc: the posterior means, a pytree shaped like the network's params.
         log_scale: the logs of the posterior standard deviations, the same
             tree structure and shapes (unconstrained).
+
+    Examples:
+        >>> mf = jr.nn.mean_field({"w": jnp.zeros((2, 3))}, init_scale=0.1)
+        >>> mf._fields, mf.loc["w"].shape, mf.log_scale["w"].shape
+        (('loc', 'log_scale'), (2, 3), (2, 3))
+        >>> round(float(jnp.exp(mf.log_scale["w"][0, 0])), 3)  # the initial scale
+        0.1
     """
 
     loc: Any

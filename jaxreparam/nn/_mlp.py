@@ -29,7 +29,16 @@ from jaxreparam.base import Array, ArrayLike
 
 
 class Linear(NamedTuple):
-    """One dense layer, ``x @ weight + bias``."""
+    """One dense layer, ``x @ weight + bias``.
+
+    Examples:
+        >>> layer = jr.nn.Linear(weight=jnp.ones((3, 2)), bias=jnp.zeros(2))
+        >>> (jnp.ones(3) @ layer.weight + layer.bias).tolist()
+        [3.0, 3.0]
+        >>> params = jr.nn.mlp(3, 2, hidden_sizes=(8,)).init(jax.random.key(0))
+        >>> type(params[0]).__name__, params[0].weight.shape, params[0].bias.shape
+        ('Linear', (3, 8), (8,))
+    """
 
     weight: Array  # (in, out)
     bias: Array  # (out,)
@@ -43,6 +52,14 @@ class Network(NamedTuple):
         apply: ``apply(params, x) -> outputs``; ``x`` has the network's input
             size on its last axis and any leading batch axes, which the outputs
             keep.
+
+    Examples:
+        >>> net = jr.nn.mlp(3, 2, hidden_sizes=(8,))
+        >>> isinstance(net, jr.nn.Network), net._fields
+        (True, ('init', 'apply'))
+        >>> params = net.init(jax.random.key(0))
+        >>> net.apply(params, jnp.ones((5, 3))).shape
+        (5, 2)
     """
 
     init: Callable[[ArrayLike], Any]

@@ -40,6 +40,15 @@ class Predictive(NamedTuple):
     Attributes:
         mean: the mean of the draws, shaped (and structured) as one draw.
         std: their standard deviation (divisor ``num_samples``), same shape.
+
+    Examples:
+        >>> def apply(key, params, x):  # a random weight around params
+        ...     return (params + jax.random.normal(key)) * x
+        ...
+        >>> out = jr.nn.predictive(jax.random.key(0), apply, 2.0, jnp.ones(3),
+        ...     num_samples=100)
+        >>> type(out).__name__, out._fields, out.mean.shape, out.std.shape
+        ('Predictive', ('mean', 'std'), (3,), (3,))
     """
 
     mean: Any

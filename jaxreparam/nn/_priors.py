@@ -38,6 +38,16 @@ class Prior(NamedTuple):
             every ``MeanFieldParams`` node of ``mf_params``; other leaves
             (point-estimated params) add nothing.
         closed_form: whether ``kl`` is exact (else a one-draw estimate).
+
+    Examples:
+        >>> prior = jr.nn.normal_prior(1.0)
+        >>> prior.name, prior.closed_form
+        ('normal', True)
+        >>> round(float(prior.log_prob({"w": jnp.zeros(2)})), 3)  # 2 log N(0 | 0, 1)
+        -1.838
+        >>> mf = jr.nn.mean_field({"w": jnp.zeros(2)}, init_scale=1.0)
+        >>> float(prior.kl(jax.random.key(0), mf))  # KL(q || prior), here q = prior
+        0.0
     """
 
     name: str

@@ -212,6 +212,20 @@ class CalibrationBins(NamedTuple):
             ``(num_bins,)``; NaN for an empty bin.
         accuracy: the fraction of right predictions in each bin; NaN if empty.
         count: the number of examples in each bin (int32).
+
+    Examples:
+        >>> probs = jnp.array([[0.4, 0.3, 0.3], [0.2, 0.2, 0.6], [0.9, 0.05, 0.05],
+        ...     [0.45, 0.35, 0.2]])
+        >>> labels = jnp.array([0, 1, 0, 1])
+        >>> bins = jr.nn.metrics.calibration_bins(probs, labels, num_bins=2)
+        >>> bins._fields
+        ('edges', 'confidence', 'accuracy', 'count')
+        >>> bins.edges.tolist(), bins.count.tolist()
+        ([0.0, 0.5, 1.0], [2, 2])
+        >>> [round(float(c), 3) for c in bins.confidence]  # the mean top probability
+        [0.425, 0.75]
+        >>> [round(float(a), 3) for a in bins.accuracy]  # the fraction right
+        [0.5, 0.5]
     """
 
     edges: jax.Array
