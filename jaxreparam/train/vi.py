@@ -76,7 +76,19 @@ __all__ = [
 
 
 class Constraint(NamedTuple):
-    """A bijector from the reals onto a latent's domain, with its fixed params."""
+    """A bijector from the reals onto a latent's domain, with its fixed params.
+
+    Examples:
+        >>> from jaxreparam import vi
+        >>> positive = vi.CONSTRAINTS["positive"]
+        >>> positive.bijector.name, positive.params
+        ('exp', ExpParams())
+        >>> float(positive.bijector.forward(positive.params, 0.0)[0])  # exp(0)
+        1.0
+        >>> unit = vi.interval(0.0, 2.0)  # a Constraint of its own
+        >>> float(unit.bijector.forward(unit.params, 0.0)[0])  # the middle of (0, 2)
+        1.0
+    """
 
     bijector: Bijector
     params: Any
@@ -136,6 +148,18 @@ class Guide(NamedTuple):
         bijector: ``T``, from ``u`` of shape ``(..., D)`` to a pytree of latents
             with leading axes ``...``, ``event_ndims = 1``, params ``()``.
         size: ``D``, the number of unconstrained coordinates.
+
+    Examples:
+        >>> from jaxreparam import vi
+        >>> params, guide = vi.make_guide({"rate": 2.0, "w": jnp.zeros(3)},
+        ...     {"rate": "positive", "w": "real"})
+        >>> guide.size, guide.family.name.startswith("transformed")
+        (4, True)
+        >>> draws = guide.sample(jax.random.key(0), params, (5,))  # latent pytrees
+        >>> draws["rate"].shape, draws["w"].shape, bool(jnp.all(draws["rate"] > 0))
+        ((5,), (5, 3), True)
+        >>> float(guide.median(params)["rate"])
+        2.0
     """
 
     family: Family
@@ -703,6 +727,22 @@ def fit(
     Raises:
         ValueError: not exactly one of ``log_target`` and ``log_prior`` with
             ``log_likelihood``, or ``log_likelihood`` without ``data``.
+
+    Examples:
+        >>> import optax
+        >>> from jaxreparam import vi
+        >>> data = 1.0 + jnp.linspace(-1.0, 1.0, 64)  # x_i ~ N(mu, 1)
+        >>> def log_prior(latents):
+        ...     return jr.normal.log_prob(jr.normal.init(scale=10.0), latents["mu"])
+        ...
+        >>> def log_likelihood(latents, x):
+        ...     return jr.normal.log_prob(jr.normal.init(loc=latents["mu"]), x)
+        ...
+        >>> guide, result = vi.fit(jax.random.key(0), {"mu": 0.0}, data,
+        ...     optimizer=optax.adam(0.05), num_steps=500, log_prior=log_prior,
+        ...     log_likelihood=log_likelihood)  # batch_size=... for minibatches
+        >>> round(float(guide.median(result.params)["mu"]), 1)  # exact: N(1.0, 0.125^2)
+        1.0
     """
     if log_target is None:
         if log_prior is None or log_likelihood is None or data is None:

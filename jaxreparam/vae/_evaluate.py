@@ -29,14 +29,39 @@ __all__ = [
 
 
 class LogLikelihood(NamedTuple):
-    """Per data point: the estimate of ``log p(x)`` and its standard error."""
+    """Per data point: the estimate of ``log p(x)`` and its standard error.
+
+    Examples:
+        >>> vae = jr.vae.make_vae(data_size=3, latent_size=2,
+        ...     likelihood=jr.vae.gaussian(scale=0.5), hidden_sizes=(8,))
+        >>> params = vae.init(jax.random.key(0))
+        >>> x = jnp.array([[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]])
+        >>> ll = jr.vae.log_likelihood(jax.random.key(1), vae, params, x,
+        ...     num_samples=64)
+        >>> type(ll).__name__, ll.value.shape, ll.standard_error.shape
+        ('LogLikelihood', (2,), (2,))
+        >>> bool(jnp.all(ll.standard_error >= 0))
+        True
+    """
 
     value: Array
     standard_error: Array
 
 
 class ElboTerms(NamedTuple):
-    """Per data point: the ELBO, ``KL(q || p)`` and ``E_q[log p(x | z)]``."""
+    """Per data point: the ELBO, ``KL(q || p)`` and ``E_q[log p(x | z)]``.
+
+    Examples:
+        >>> vae = jr.vae.make_vae(data_size=3, latent_size=2,
+        ...     likelihood=jr.vae.gaussian(scale=0.5), hidden_sizes=(8,))
+        >>> params = vae.init(jax.random.key(0))
+        >>> x = jnp.array([[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]])
+        >>> terms = jr.vae.elbo_terms(jax.random.key(1), vae, params, x)
+        >>> type(terms).__name__, terms._fields, terms.elbo.shape
+        ('ElboTerms', ('elbo', 'kl', 'reconstruction'), (2,))
+        >>> bool(jnp.allclose(terms.elbo, terms.reconstruction - terms.kl))
+        True
+    """
 
     elbo: Array
     kl: Array
@@ -44,7 +69,19 @@ class ElboTerms(NamedTuple):
 
 
 class ActiveUnits(NamedTuple):
-    """The number of active latent units and each unit's ``Var_x(E_q[z_u])``."""
+    """The number of active latent units and each unit's ``Var_x(E_q[z_u])``.
+
+    Examples:
+        >>> vae = jr.vae.make_vae(data_size=3, latent_size=2,
+        ...     likelihood=jr.vae.gaussian(scale=0.5), hidden_sizes=(8,))
+        >>> params = vae.init(jax.random.key(0))
+        >>> x = jnp.array([[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]])
+        >>> units = jr.vae.active_units(jax.random.key(1), vae, params, x)
+        >>> type(units).__name__, units._fields
+        ('ActiveUnits', ('num_active', 'variance'))
+        >>> units.variance.shape, int(units.num_active) <= 2  # per latent unit
+        ((2,), True)
+    """
 
     num_active: Array
     variance: Array

@@ -29,6 +29,18 @@ class VAEParams(NamedTuple):
         decoder: the decoder network's params.
         likelihood: the likelihood's own params (a learned scale), else ``()``.
         posterior: the posterior's global params (an IAF's layers), else ``()``.
+
+    Examples:
+        >>> vae = jr.vae.make_vae(data_size=3, latent_size=2,
+        ...     likelihood=jr.vae.gaussian(scale=0.5), hidden_sizes=(8,))
+        >>> params = vae.init(jax.random.key(0))
+        >>> x = jnp.array([[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]])
+        >>> type(params).__name__, params._fields
+        ('VAEParams', ('encoder', 'decoder', 'likelihood', 'posterior'))
+        >>> params.likelihood, params.posterior  # a fixed scale, a Gaussian q: none
+        ((), ())
+        >>> [layer.weight.shape for layer in params.encoder]  # x -> q's 2 + 2 params
+        [(3, 8), (8, 4)]
     """
 
     encoder: Any
@@ -63,6 +75,18 @@ class VAE(NamedTuple):
         latent_size: the latent size given to :func:`make_vae`.
         encoder_outputs: what the encoder network must output per data point.
         decoder_outputs: what the decoder network must output per latent.
+
+    Examples:
+        >>> vae = jr.vae.make_vae(data_size=3, latent_size=2,
+        ...     likelihood=jr.vae.gaussian(scale=0.5), hidden_sizes=(8,))
+        >>> params = vae.init(jax.random.key(0))
+        >>> x = jnp.array([[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]])
+        >>> isinstance(vae, jr.vae.VAE), vae.data_size, vae.posterior.name
+        (True, 3, 'gaussian')
+        >>> vae.reconstruct(jax.random.key(1), params, x).shape
+        (2, 3)
+        >>> vae.sample(jax.random.key(2), params, 5).shape  # z ~ p(z), x ~ p(x | z)
+        (5, 3)
     """
 
     init: Callable[[ArrayLike], VAEParams]

@@ -54,6 +54,17 @@ class Posterior(NamedTuple):
         proposal: ``proposal(q params) -> (family, params)``, the importance
             distribution of :func:`jaxreparam.vae.log_likelihood` (``q``
             itself, but the categorical behind a relaxed posterior).
+
+    Examples:
+        >>> post = jr.vae.gaussian_posterior()(2)  # q(z | x) for a 2-d latent
+        >>> isinstance(post, jr.vae.Posterior), post.latent_shape, post.num_outputs
+        (True, (2,), 4)
+        >>> q = post.head((), jnp.array([1.0, 0.0, 0.0, 0.0]))  # from encoder outputs
+        >>> z = post.family.sample(jax.random.key(0), q)
+        >>> z.shape, float(post.kl(q))  # KL(N((1, 0), I) || N(0, I)) = 1/2
+        ((2,), 0.5)
+        >>> post.sample_prior(jax.random.key(1), 3).shape
+        (3, 2)
     """
 
     name: str
