@@ -17,7 +17,8 @@ from scipy import integrate
 from tests.registry import CASES, FUNCTIONS, core_then_slow
 
 UNIVARIATE = [name for name, case in CASES.items() if case.scipy is not None]
-#: For the Monte Carlo checks: ``registry.CORE`` in the default run, all when slow.
+#: For the Monte Carlo checks and the comparisons with scipy (each compiles in
+#: float64): ``registry.CORE`` in the default run, all when slow.
 monte_carlo = pytest.mark.parametrize("case", core_then_slow(UNIVARIATE), indirect=True)
 NUM_KS = 10_000
 NUM_GRAD = 20_000
@@ -53,6 +54,7 @@ def reference(case, nat=None):
     return case.scipy(**nat)
 
 
+@monte_carlo
 def test_log_prob_matches_scipy(case):
     with jax.enable_x64(True):
         params = case.family.init(**case.natural)
@@ -61,6 +63,7 @@ def test_log_prob_matches_scipy(case):
         np.testing.assert_allclose(case.family.log_prob(params, z), expected, rtol=1e-9)
 
 
+@monte_carlo
 @pytest.mark.parametrize("closed_form", ["cdf", "icdf", "mean", "variance", "entropy"])
 def test_closed_forms_match_scipy(case, closed_form):
     if not case.family.has(closed_form):
