@@ -213,7 +213,7 @@ def mixture(component: Family, *, event_ndims: int = 0) -> Family:
         component: the components' family bundle (one family for every component);
             its event shape must be ``()``.
         event_ndims: 0 for a univariate mixture; 1 for a mixture on ``R^D`` whose
-            ``k``-th component is a product of ``D`` independent ``component``s
+            ``k``-th component is a product of ``D`` independent ``component`` laws
             (a mixture of diagonal Gaussians, say), reparameterized by the
             sequential (Rosenblatt) transform of the conditional CDFs.
 

@@ -32,7 +32,7 @@ def score_function(
     reparameterized. Gradients of ``f`` with respect to anything else it closes
     over (model parameters, say) still flow through the first term.
 
-    Baselines that adapt are in :mod:`jaxreparam.control_variates`:
+    Baselines that adapt are in :mod:`jaxreparam.estimators`:
     :func:`score_function_moving_average` (state carried explicitly) and
     :func:`score_function_leave_one_out` (from the other draws).
 
