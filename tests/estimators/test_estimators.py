@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import jaxreparam as jr
+from tests.registry import slow_except
 
 # A moving-average state whose baseline is 1.5: it must not bias the gradient.
 _STATE = jr.estimators.BaselineState(jnp.float32(0.15), jnp.int32(1))
@@ -40,6 +41,9 @@ ESTIMATORS = {
     "score_function_control_variate": jr.estimators.score_function_control_variate,
     "measure_valued": jr.estimators.measure_valued,
 }
+#: The default run checks jit, grad and vmap on one estimator of each kind (the
+#: rest in the slow run): a pathwise one, a stateful one, one of its own draws.
+TRANSFORMED = {"pathwise", "score_function_moving_average", "measure_valued"}
 #: Those that draw with ``family.sample(key, params, (num_samples,))``.
 SAME_DRAWS = [name for name in ESTIMATORS if name != "measure_valued"]
 #: The public functions themselves, for the signature checks.
@@ -91,7 +95,7 @@ def _assert_mean_within(draws, expected, k=5.0):
     np.testing.assert_array_less(np.abs(mean - expected), k * standard_error)
 
 
-@pytest.mark.parametrize("num_samples", [1, 3])
+@pytest.mark.parametrize("num_samples", slow_except([1, 3], {3}))
 @pytest.mark.parametrize("name", list(ESTIMATORS))
 def test_gradient_of_square_matches_closed_form_scalar(key, name, num_samples):
     # E[z^2] = loc^2 + scale^2: d/dloc = 2 loc, d/dscale = 2 scale.
@@ -139,7 +143,7 @@ def test_value_equals_plain_monte_carlo_estimate(key, name):
     np.testing.assert_array_equal(value, expected)  # exactly, not approximately
 
 
-@pytest.mark.parametrize("name", list(ESTIMATORS))
+@pytest.mark.parametrize("name", slow_except(list(ESTIMATORS), TRANSFORMED))
 def test_jit_and_grad_match_eager(key, name):
     estimator = ESTIMATORS[name]
     params = jr.normal.init(loc=LOC, scale=SCALE)
@@ -155,7 +159,7 @@ def test_jit_and_grad_match_eager(key, name):
         )
 
 
-@pytest.mark.parametrize("name", list(ESTIMATORS))
+@pytest.mark.parametrize("name", slow_except(list(ESTIMATORS), TRANSFORMED))
 def test_vmap_over_keys_matches_a_loop(key, name):
     estimator = ESTIMATORS[name]
     params = jr.normal.init(loc=LOC, scale=SCALE)
