@@ -21,8 +21,9 @@ heights and derivatives, which come from unconstrained numbers:
   exactly 1 at ``raw = 0``.
 
 So any real raw numbers give an invertible map, and raw numbers all zero give
-equal bins with slope 1 everywhere: the identity, bitwise (the formulas are
-arranged as ``y = x + correction`` with a correction exactly 0 there).
+equal bins with slope 1 everywhere: the identity, bitwise (in such a bin the
+value is ``x`` and the log-derivative 0, selected, with the gradients of the
+formulas above).
 
 ``spline_transformer(...)`` is the ``Transformer`` of coupling and
 autoregressive layers (``3 num_bins - 1`` raw numbers per coordinate);
@@ -66,42 +67,45 @@ MIN_BIN_SIZE = 1e-3
 MIN_DERIVATIVE = 1e-3
 
 
-# The bins are kept as Python lists of arrays of the batch shape (one array per
-# knot), not as a last axis: softmax and the knots' sums are elementwise
-# operations that XLA fuses into one loop. The bin is found by a count of
-# comparisons and its knots taken by ``take_along_axis`` on the stacked lists:
-# a chain of ``jnp.where`` selections is as fast forward but its gradient (per
-# bin, recomputing the chain) was ~100x slower on CPU. The lists are unrolled
-# at trace time, so the program grows linearly with ``num_bins`` (small).
+# Everything keeps the bins on the last axis, as the conditioner's output
+# comes. The knots are summed one bin at a time (a ``cumsum`` over a short axis
+# is slow on CPU); the bin is a count of comparisons with the knots, and each
+# of the six knot quantities is one ``take_along_axis`` (XLA fuses each gather
+# into the elementwise loop that reads it; one gather of a stacked table was
+# slower). Only the paper's closed forms are evaluated: the exact identity at
+# raw = 0 and the identity tails are one select each.
 
 
-def _knots(raw: list[Array], bound: Array, min_bin_size: float) -> list[Array]:
-    """The ``K + 1`` knots from ``K`` raw bin sizes: ``-bound`` to ``bound``."""
-    num_bins = len(raw)
-    top = functools.reduce(jnp.maximum, raw)
-    exps = [jnp.exp(r - top) for r in raw]
-    scale = 2.0 * bound * (1.0 - min_bin_size * num_bins) / sum(exps)
-    sizes = [2.0 * bound * min_bin_size + scale * e for e in exps]
-    knots = [-bound]
-    for size in sizes[:-1]:
-        knots.append(knots[-1] + size)
-    return [*knots, bound]
+def _knots(raw: Array, bound: Array, min_bin_size: float) -> Array:
+    """The ``K + 1`` knots, ``-bound`` to ``bound``, from ``K`` raw sizes (last axis).
+
+    ``bound`` has a trailing axis of 1. The knots are summed one bin at a time.
+    """
+    num_bins = raw.shape[-1]
+    exps = jnp.exp(raw - jnp.max(raw, axis=-1, keepdims=True))
+    scale = 2.0 * bound * (1.0 - min_bin_size * num_bins)
+    sizes = 2.0 * bound * min_bin_size + scale / jnp.sum(exps, -1, keepdims=True) * exps
+    ends = jnp.broadcast_to(bound, sizes.shape[:-1] + (1,))
+    knots = [-ends]
+    for j in range(num_bins - 1):
+        knots.append(knots[-1] + sizes[..., j : j + 1])
+    return jnp.concatenate([*knots, ends], axis=-1)
 
 
-def _derivatives(raw: list[Array], min_derivative: float) -> list[Array | float]:
+def _derivatives(raw: Array, min_derivative: float) -> Array:
     """The ``K + 1`` knot derivatives: 1 at the ends, the interior from ``raw``.
 
     ``1 + (1 - min_derivative) elu(raw)``: exactly 1 at ``raw = 0``, at least
     ``min_derivative``, growing linearly.
     """
-    one = jnp.ones((), raw[0].dtype) if raw else 1.0
-    inner = [1.0 + (1.0 - min_derivative) * jax.nn.elu(r) for r in raw]
-    return [one, *inner, one]
+    one = jnp.ones((*raw.shape[:-1], 1), raw.dtype)
+    inner = 1.0 + (1.0 - min_derivative) * jax.nn.elu(raw)
+    return jnp.concatenate([one, inner, one], axis=-1)
 
 
 @functools.partial(
     jax.jit, static_argnames=("num_bins", "min_bin_size", "min_derivative", "inverse")
-)  # one compilation for eager calls, not one per unrolled operation
+)  # one compilation for eager calls
 def _spline(
     v: Array,
     raw: Array,
@@ -115,44 +119,45 @@ def _spline(
 
     ``raw`` holds on its last axis the ``K`` raw widths, the ``K`` raw heights
     and the ``K - 1`` raw interior derivatives; its other axes and ``bound``'s
-    broadcast with ``v``'s. The formulas are arranged so that equal widths and
-    heights with unit derivatives give ``y = x`` bitwise.
+    broadcast with ``v``'s. Equal widths and heights with unit derivatives
+    give ``y = x`` and a log-derivative of 0, bitwise.
     """
-    bins = _bins(raw)
-    widths, heights = bins[:num_bins], bins[num_bins : 2 * num_bins]
-    derivatives = bins[2 * num_bins :]
+    k = num_bins
     v = jnp.asarray(v, jnp.result_type(v, raw))
+    raw = jnp.asarray(raw, v.dtype)
     bound = jnp.asarray(bound, v.dtype)
+    xs = _knots(raw[..., :k], bound[..., None], min_bin_size)
+    ys = _knots(raw[..., k : 2 * k], bound[..., None], min_bin_size)
+    ds = _derivatives(raw[..., 2 * k :], min_derivative)
     inside = (v >= -bound) & (v <= bound)
     v_in = jnp.where(inside, v, jnp.zeros_like(v))  # finite gradients outside
 
-    xs = _knots(widths, bound, min_bin_size)
-    ys = _knots(heights, bound, min_bin_size)
-    ds = _derivatives(derivatives, min_derivative)
+    # The last bin whose left knot is <= v (the knots increase), then the bin's
+    # knots by one gather each (their gradients scatter-adds).
     search = ys if inverse else xs
-    # The last bin whose left knot is <= v: a count of comparisons (the knots
-    # increase), then one gather per quantity (its gradient one scatter).
-    index = sum((v_in >= search[j]).astype(jnp.int32) for j in range(1, num_bins))
-    index = jnp.asarray(index, jnp.int32)
+    index = jnp.sum((v_in[..., None] >= search[..., 1:k]).astype(jnp.int32), -1)
+    shape = jnp.broadcast_shapes(v.shape, xs.shape[:-1])
+    index = jnp.broadcast_to(index, shape)[..., None]
 
-    def at(knots: list[Any], i: int) -> Array:
-        stacked = jnp.stack(jnp.broadcast_arrays(v_in, index, *knots)[2:], axis=-1)
-        where = jnp.broadcast_to(index, stacked.shape[:-1])[..., None] + i
-        return jnp.take_along_axis(stacked, where, axis=-1)[..., 0]
+    def at(knots: Array, i: int) -> Array:
+        knots = jnp.broadcast_to(knots, (*shape, knots.shape[-1]))
+        return jnp.take_along_axis(knots, index + i, axis=-1)[..., 0]
 
-    x0, x1, y0, y1 = at(xs, 0), at(xs, 1), at(ys, 0), at(ys, 1)
-    d0, d1 = at(ds, 0), at(ds, 1)
+    x0, x1, y0, y1, d0, d1 = (
+        at(xs, 0),
+        at(xs, 1),
+        at(ys, 0),
+        at(ys, 1),
+        at(ds, 0),
+        at(ds, 1),
+    )
     w, h = x1 - x0, y1 - y0
     s = h / w
-    slack = d1 + d0 - 2.0 * s
 
-    # `exact`: this bin is the identity, bitwise (equal knots, slope 1 and unit
-    # derivatives, as at raw = 0). There the map is written `v + correction`,
-    # the correction exactly 0 (its gradient the true one); elsewhere in the
-    # paper's forms with t and u = 1 - t, sums of positive terms, accurate in
-    # float32 near both ends of a bin.
-    exact = (x0 == y0) & (s == 1.0) & (d0 == 1.0) & (d1 == 1.0)
+    # The paper's forms with t and u = 1 - t, sums of positive terms, accurate
+    # in float32 near both ends of a bin.
     if inverse:  # solve a t^2 + b t + c = 0 for t in [0, 1], their eqs. 6-8
+        slack = d1 + d0 - 2.0 * s
         dy = v_in - y0
         a = h * (s - d0) + dy * slack
         b = h * d0 - dy * slack
@@ -161,36 +166,28 @@ def _spline(
         ratio = 2.0 * h / root  # (x - x0) / (y - y0): t = 2 s dy / root = -2c / root
         t = dy * ratio / w
         u = 1.0 - t
-        out = jnp.where(exact, v_in + ((x0 - y0) + dy * (ratio - 1.0)), x0 + dy * ratio)
+        out = x0 + dy * ratio
     else:
         t, u = (v_in - x0) / w, (x1 - v_in) / w
-        ratio = s * (d0 + (s - d0) * t) / (s + slack * t * (1.0 - t))  # 1 if exact
-        out = jnp.where(
-            exact,
-            v_in + ((y0 - x0) + (v_in - x0) * (ratio - 1.0)),
-            y0 + h * t * (s * t + d0 * u) / (s * (t * t + u * u) + (d0 + d1) * t * u),
-        )
-    numerator = jnp.where(
-        exact,
-        s + (d1 - s) * t * t + (d0 - s) * u * u,  # exactly 1 at the identity
-        d1 * t * t + 2.0 * s * t * u + d0 * u * u,
-    )
-    denominator = jnp.where(
-        exact, s + slack * t * u, s * (t * t + u * u) + (d0 + d1) * t * u
-    )
+        out = y0 + h * t * (s * t + d0 * u) / (s * (t * t + u * u) + (d0 + d1) * t * u)
+    numerator = d1 * t * t + 2.0 * s * t * u + d0 * u * u
+    denominator = s * (t * t + u * u) + (d0 + d1) * t * u
     log_det = 2.0 * jnp.log(s) + jnp.log(numerator) - 2.0 * jnp.log(denominator)
     if inverse:
         log_det = -log_det
+
+    # `exact`: this bin is the identity (equal knots, slope 1 and unit
+    # derivatives, as at raw = 0), where the forms above are only right up to
+    # rounding. There the value is `v` and the log-derivative 0, bitwise, plus
+    # `f - stop_gradient(f)` (exactly 0) so that the gradients stay the forms'.
+    exact = (x0 == y0) & (s == 1.0) & (d0 == 1.0) & (d1 == 1.0)
+    sg = jax.lax.stop_gradient
+    out = jnp.where(exact, sg(v_in) + (out - sg(out)), out)
+    log_det = jnp.where(exact, log_det - sg(log_det), log_det)
     # Outside: the identity, exactly; `0 * out` keeps NaN params NaN.
     y = jnp.where(inside, out, v + 0.0 * out)
     log_det = jnp.where(inside, log_det, 0.0 * log_det)
     return y, log_det
-
-
-def _bins(raw: Array) -> list[Array]:
-    """The last axis of ``raw`` as a list of arrays (contiguous: one transpose)."""
-    raw = jax.lax.optimization_barrier(jnp.moveaxis(raw, -1, 0))
-    return [raw[j] for j in range(raw.shape[0])]
 
 
 # --------------------------------------------------------------------------- #
