@@ -28,6 +28,19 @@ extensions = [
 html_theme = "furo"
 html_title = f"jaxreparam {release}"
 html_static_path: list[str] = []
+
+# Math is drawn by MathJax 3 served from the site itself (its SVG build is one file,
+# fonts included), so pages read offline show formulas; the file comes from the
+# docs extra's django-static-mathjax, a plain package of MathJax's files.
+try:
+    import mathjax as _mathjax  # django-static-mathjax
+except ImportError:  # without it, Sphinx's default: MathJax from its CDN
+    _mathjax = None
+if _mathjax is not None:
+    _tex_svg = pathlib.Path(_mathjax.__file__).parent / "static/mathjax/es5/tex-svg.js"
+    if _tex_svg.exists():
+        html_static_path.append(str(_tex_svg))
+        mathjax_path = "tex-svg.js"
 exclude_patterns = ["_build", "_ext", "Thumbs.db", ".DS_Store"]
 suppress_warnings: list[str] = []
 
@@ -51,11 +64,17 @@ nb_execution_mode = "off"
 nb_execution_raise_on_error = True
 nb_execution_timeout = 600
 nb_execution_show_tb = True
+nb_execution_in_temp = True  # notebooks that write files write them elsewhere
 nb_merge_streams = True
 nb_output_stderr = "remove-warn"
 
 EXECUTED = ROOT / "build" / "notebooks"
 STAGED = HERE / "notebooks"
+
+
+def _cells(notebook: dict) -> list[tuple[str, str]]:
+    """Each cell's type and source: an executed copy is used only if they match."""
+    return [(cell["cell_type"], "".join(cell["source"])) for cell in notebook["cells"]]
 
 
 def _stage_notebooks() -> None:
@@ -66,8 +85,9 @@ def _stage_notebooks() -> None:
     for source in sorted((ROOT / "notebooks").glob("*.ipynb")):
         executed = EXECUTED / source.name
         notebook = json.loads(source.read_text())
-        if executed.exists() and executed.stat().st_mtime >= source.stat().st_mtime:
-            notebook = json.loads(executed.read_text())
+        copy = json.loads(executed.read_text()) if executed.exists() else None
+        if copy is not None and _cells(copy) == _cells(notebook):
+            notebook = copy
             print(f"jaxreparam docs: {source.name}: the executed copy in {EXECUTED}")
         elif os.environ.get("JAXREPARAM_DOCS_EXECUTE") == "0":
             print(f"jaxreparam docs: {source.name}: left unexecuted")

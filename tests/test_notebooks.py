@@ -3,11 +3,18 @@
 Each notebook runs in a fresh kernel started from this interpreter: a kernelspec
 with a name of its own, written to a temporary folder put first on
 ``JUPYTER_PATH``, so that no user- or system-wide kernel is picked up by
-accident. ``JAXREPARAM_SMOKE=1`` and ``MPLBACKEND=Agg`` are set, and lines that
+accident. ``JAXREPARAM_SMOKE=1`` is set, matplotlib draws with the inline backend
+(figures become outputs, as in Jupyter; no window opens), and lines that
 start with ``%`` or ``!`` (installs, shell commands) are replaced by ``pass``.
+
+With ``JAXREPARAM_EXECUTED_NOTEBOOKS`` set to a folder, each executed notebook is
+written there under its own name, with its original cell sources and the outputs,
+for the documentation build to render (``.ci/run`` sets it to ``build/notebooks``,
+so that CI executes every notebook once).
 """
 
 import json
+import os
 import pathlib
 import sys
 
@@ -15,6 +22,7 @@ import pytest
 
 NOTEBOOKS = sorted((pathlib.Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
 KERNEL_NAME = "jaxreparam-test-python"
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"  # ipykernel's default
 
 
 def _without_magics(source: str) -> str:
@@ -71,9 +79,10 @@ def test_notebook_runs(path, jupyter_path, tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     monkeypatch.setenv("JAXREPARAM_SMOKE", "1")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("MPLBACKEND", INLINE_BACKEND)
     monkeypatch.setenv("JUPYTER_PATH", str(jupyter_path))
     notebook = nbformat.read(path, as_version=4)
+    sources = [cell.source for cell in notebook.cells]
     for cell in notebook.cells:
         if cell.cell_type == "code":
             cell.source = _without_magics(cell.source)
@@ -84,3 +93,9 @@ def test_notebook_runs(path, jupyter_path, tmp_path, monkeypatch):
         resources={"metadata": {"path": str(tmp_path)}},
     )
     client.execute()  # raises CellExecutionError, with the traceback, on failure
+    folder = os.environ.get("JAXREPARAM_EXECUTED_NOTEBOOKS")
+    if folder:
+        for cell, source in zip(notebook.cells, sources, strict=True):
+            cell.source = source  # the reader sees the cells as written
+        pathlib.Path(folder).mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, pathlib.Path(folder) / path.name)

@@ -14,6 +14,7 @@ A public name without a docstring is a build warning, so the ``-W`` build fails.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import os
@@ -110,6 +111,24 @@ def _own_doc(value: Any) -> str:
     return inspect.cleandoc(doc)
 
 
+class _Default:
+    """A default value as the reader wants it: a function by its name.
+
+    ``repr`` of a function holds its address, which changes from build to build.
+    """
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    def __repr__(self) -> str:
+        if callable(self.value) and hasattr(self.value, "__name__"):
+            name = getattr(self.value, "__wrapped__", self.value).__name__
+            module = getattr(self.value, "__module__", "") or ""
+            public = ".".join(p for p in module.split(".") if not p.startswith("_"))
+            return f"{public}.{name}" if public else name
+        return repr(self.value)
+
+
 def _signature(value: Any) -> str:
     """The call signature without annotations (they name private aliases)."""
     try:
@@ -117,7 +136,9 @@ def _signature(value: Any) -> str:
     except (TypeError, ValueError):
         return "(...)"
     parameters = [
-        p.replace(annotation=inspect.Parameter.empty)
+        p.replace(annotation=inspect.Parameter.empty, default=_Default(p.default))
+        if p.default is not inspect.Parameter.empty
+        else p.replace(annotation=inspect.Parameter.empty)
         for p in signature.parameters.values()
     ]
     text = str(
@@ -177,6 +198,7 @@ class ModuleDirective(SphinxDirective):
         modname = self.arguments[0]
         module = importlib.import_module(modname)
         self.home = homes()
+        self.shown: dict[str, str] = {}  # module docstring -> first bundle showing it
         self.modname = modname
         lines: list[str] = [f".. py:module:: {modname}", ""]
         if modname != "jaxreparam":
@@ -233,17 +255,18 @@ class ModuleDirective(SphinxDirective):
     def doc_of(self, module: types.ModuleType, name: str, value: Any) -> str:
         """The text that documents a name, '' if none."""
         if _is_bundle(value):
-            return _attr_doc(name, value, module) or self.bundle_doc(value)
+            return _attr_doc(name, value, module) or self.bundle_doc(
+                name, value, module
+            )
         if isinstance(value, (str, int, float, dict, tuple, list)):
             return _attr_doc(name, value, module)
         return _own_doc(value)
 
-    def bundle_doc(self, value: Any) -> str:
-        """A bundle's text: its module's docstring, else its first documented field."""
-        if type(value).__name__ == "Family":
-            module = _family_module(value)
-            if module is not None and module.__doc__:
-                return inspect.cleandoc(module.__doc__)
+    def bundle_doc(self, name: str, value: Any, module: types.ModuleType) -> str:
+        """A bundle's text: the docstring of the module assigning it, or a field's."""
+        assigning = _assigning_module(name, value, module)
+        if assigning is not None and assigning.__doc__:
+            return inspect.cleandoc(assigning.__doc__)
         for field in value._fields:
             doc = _own_doc(getattr(value, field))
             if doc and field != "init":
@@ -367,16 +390,23 @@ class ModuleDirective(SphinxDirective):
         lines += [f"   {intro}", ""]
         module = importlib.import_module(self.modname)
         own = _attr_doc(name, value, module)
-        family_module = _family_module(value) if kind == "Family" else None
+        assigning = _assigning_module(name, value, module)
         if own:
             lines += _indent(doc.splitlines()) + [""]
-        elif family_module is not None:
-            # The defining module's docstring: its references are relative to it.
-            lines += [f"   .. py:currentmodule:: {family_module.__name__}", ""]
-            lines += _indent(doc.splitlines()) + [""]
-            lines += [f"   .. py:currentmodule:: {self.modname}", ""]
+        elif assigning is not None and assigning.__doc__:
+            first = self.shown.setdefault(assigning.__name__, name)
+            if first == name:
+                # The module's docstring: its references are relative to it.
+                lines += [f"   .. py:currentmodule:: {assigning.__name__}", ""]
+                lines += _indent(doc.splitlines()) + [""]
+                lines += [f"   .. py:currentmodule:: {self.modname}", ""]
+            else:
+                lines += [
+                    f"   Described with :data:`~{self.modname}.{first}` above, by"
+                    f" the docstring of ``{assigning.__name__}``.",
+                    "",
+                ]
         undocumented = []
-        documented = 0
         for field in value._fields:
             member = getattr(value, field)
             if not isinstance(member, types.FunctionType):
@@ -387,17 +417,12 @@ class ModuleDirective(SphinxDirective):
             if not member_doc:
                 undocumented.append(field)
                 continue
-            documented += 1
             full = f"{self.modname}.{name}.{field}"
             lines += [f"   .. py:function:: {name}.{field}{_signature(member)}", ""]
             lines += _indent(
                 _napoleon(member_doc, self.env.app, "function", full), "      "
             )
             lines += [""]
-        if not documented and not own:
-            self.warn(
-                f"public bundle {self.modname}.{name} has no text: give it a #: comment"
-            )
         if undocumented:
             lines += [
                 "   Also bundled: " + ", ".join(f"``{f}``" for f in undocumented) + ".",
@@ -428,12 +453,37 @@ def _attr_doc(name: str, value: Any, module: types.ModuleType) -> str:
     return ""
 
 
-def _family_module(family: Any) -> types.ModuleType | None:
-    """``jaxreparam.distributions._<name>``, where the family is defined."""
-    try:
-        return importlib.import_module(f"jaxreparam.distributions._{family.name}")
-    except ImportError:
-        return None
+def _assigning_module(
+    name: str, value: Any, module: types.ModuleType
+) -> types.ModuleType | None:
+    """The module whose top level assigns ``name = ...`` (where a bundle is made).
+
+    Looked for in the public module and in the modules of the bundle's functions
+    (``jr.normal`` is assigned in ``jaxreparam.distributions._normal``).
+    """
+    candidates = [module.__name__]
+    if isinstance(value, tuple):
+        candidates += [
+            getattr(field, "__module__", None) for field in value if callable(field)
+        ]
+    candidates.append(f"{module.__name__}._{getattr(value, 'name', name)}")
+    for modname in dict.fromkeys(c for c in candidates if c):
+        try:
+            candidate = importlib.import_module(modname)
+            tree = ast.parse(inspect.getsource(candidate))
+        except (ImportError, OSError, TypeError, SyntaxError):
+            continue
+        for node in tree.body:
+            targets = (
+                node.targets
+                if isinstance(node, ast.Assign)
+                else [node.target]
+                if isinstance(node, ast.AnnAssign)
+                else []
+            )
+            if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+                return candidate
+    return None
 
 
 def _lookup(path: str) -> bool:
