@@ -27,7 +27,7 @@ __all__ = ["make", "rows"]
 
 WORKLOAD = "multivariate normal (tril) ELBO gradient"
 NUM_SAMPLES = 128
-SIZES = {"quick": [500], "full": [10, 50, 100, 200, 500]}
+SIZES = {"quick": [10, 500], "full": [10, 50, 100, 200, 500]}
 SEPARATE = "jaxreparam (separate calls)"
 
 

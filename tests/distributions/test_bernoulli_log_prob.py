@@ -5,6 +5,8 @@ a custom derivative reusing ``e^-|y|``, and the support as ``cap``; these check
 it against closed forms in float64 and at the ends, eagerly and under jit.
 """
 
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -110,3 +112,23 @@ def test_from_probs_close_to_the_exact_logit():
     np.testing.assert_array_equal(
         jr.bernoulli.init(probs=[0.0, 1.0]).logits, [-INF, INF]
     )
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="XLA CPU's fusion")
+def test_summed_value_and_gradient_make_one_exponential_per_element():
+    # The derivative reuses the value's e^-|y| (sigmoid would make a second
+    # one), and the support costs no transcendental (no expm1, no log).
+    def total(logits, z):
+        return jnp.sum(_log_prob(logits, z))
+
+    shape = (256, 784)
+    hlo = (
+        jax.jit(jax.value_and_grad(total))
+        .lower(jnp.zeros(shape), jnp.zeros(shape))
+        .compile()
+        .as_text()
+    )
+    full = r"f32\[256,784\]\{1,0\} "
+    assert len(re.findall(full + r"exponential\(", hlo)) == 1, hlo
+    assert len(re.findall(full + r"log-plus-one\(", hlo)) == 1, hlo
+    assert not re.findall(full + r"(exponential-minus-one|log|logistic)\(", hlo)
