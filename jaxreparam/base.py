@@ -134,10 +134,10 @@ class Family(NamedTuple):
             does not declare them.
 
     Examples:
-        >>> family = jr.gamma  # a Family: the name and the functions of one family
+        >>> family = jr.normal  # a Family: one family's name and functions
         >>> family.name, family.params_type.__name__, family.reparameterized
-        ('gamma', 'GammaParams', True)
-        >>> params = family.init(concentration=2.0, rate=1.0)
+        ('normal', 'NormalParams', True)
+        >>> params = family.init(loc=0.0, scale=1.0)
         >>> z, log_q = family.sample_and_log_prob(jax.random.key(0), params, (3,))
         >>> z.shape, log_q.shape, family.batch_shape(params), family.event_shape(params)
         ((3,), (3,), (), ())

@@ -17,9 +17,9 @@ Params store ``log_concentration`` and ``log_rate``.
 
 Examples:
     >>> params = jr.gamma.init(concentration=2.0, rate=0.5)
-    >>> z = jr.gamma.sample(jax.random.key(0), params, (4,))
+    >>> z = jr.gamma.sample(jax.random.key(0), params, (3,))
     >>> z.shape, jr.gamma.log_prob(params, z).shape
-    ((4,), (4,))
+    ((3,), (3,))
     >>> round(float(jr.gamma.mean(params)), 3)  # concentration / rate
     4.0
 """

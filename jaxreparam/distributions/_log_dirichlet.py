@@ -22,10 +22,10 @@ Params: ``DirichletParams`` of :mod:`.dirichlet` would clash in dispatch, so thi
 family has its own ``LogDirichletParams`` (``log_concentration``).
 
 Examples:
-    >>> params = jr.log_dirichlet.init(concentration=jnp.array([0.01, 0.02]))
-    >>> y = jr.log_dirichlet.sample(jax.random.key(0), params, (4,))
+    >>> params = jr.log_dirichlet.init(concentration=jnp.array([0.01, 0.02, 0.05]))
+    >>> y = jr.log_dirichlet.sample(jax.random.key(0), params, (100,))
     >>> y.shape, jr.log_dirichlet.log_prob(params, y).shape
-    ((4, 2), (4,))
+    ((100, 3), (100,))
     >>> bool(jnp.all(jnp.isfinite(y)))  # p = exp(y) would underflow to 0
     True
     >>> bool(jnp.allclose(jnp.exp(y).sum(-1), 1.0))

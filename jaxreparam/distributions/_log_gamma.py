@@ -17,9 +17,9 @@ Params store ``log_concentration`` and ``log_rate``.
 
 Examples:
     >>> params = jr.log_gamma.init(concentration=0.05)
-    >>> z = jr.log_gamma.sample(jax.random.key(0), params, (4,))
+    >>> z = jr.log_gamma.sample(jax.random.key(0), params, (1000,))
     >>> z.shape, jr.log_gamma.log_prob(params, z).shape
-    ((4,), (4,))
+    ((1000,), (1000,))
     >>> round(float(jr.log_gamma.mean(params)), 3)  # digamma(a) - log(rate)
     -20.498
 """

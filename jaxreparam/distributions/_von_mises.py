@@ -18,9 +18,9 @@ Params store ``log_concentration``, so no optimizer step can make it negative.
 
 Examples:
     >>> params = jr.von_mises.init(loc=0.0, concentration=2.0)
-    >>> z = jr.von_mises.sample(jax.random.key(0), params, (4,))
+    >>> z = jr.von_mises.sample(jax.random.key(0), params, (1000,))
     >>> z.shape, jr.von_mises.log_prob(params, z).shape
-    ((4,), (4,))
+    ((1000,), (1000,))
     >>> round(float(jr.von_mises.cdf(params, 0.0)), 3)  # symmetric about loc
     0.5
 

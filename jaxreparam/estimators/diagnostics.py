@@ -230,23 +230,13 @@ def summary_table(statistics: Mapping[str, GradientStatistics]) -> str:
         The table, one line per row, with a header.
 
     Examples:
-        >>> import functools
-        >>> f = lambda z: z**2
-        >>> pathwise = functools.partial(jr.estimators.pathwise, family=jr.normal, f=f)
-        >>> score = functools.partial(jr.estimators.score_function, family=jr.normal,
-        ...     f=f)
-        >>> stats = jr.diagnostics.compare({"pathwise": pathwise, "score": score},
-        ...     jax.random.key(0), jr.normal.init(loc=1.0), num_keys=200)
-        >>> table = jr.diagnostics.summary_table(stats)
-        >>> table.splitlines()[0].split()
-        ['estimator', 'leaf', 'size', '|mean|', 'variance', 'snr']
-        >>> for row in table.splitlines()[1:]:
-        ...     print(*row.split()[:3])
-        ...
-        pathwise loc 1
-        pathwise log_scale 1
-        score loc 1
-        score log_scale 1
+        >>> stats = {"pathwise": jr.diagnostics.GradientStatistics(  # from compare
+        ...     mean={"w": jnp.array([2.0, -2.0])},
+        ...     variance={"w": jnp.array([4.0, 1.0])},
+        ...     snr={"w": jnp.array([1.0, 2.0])}, num_keys=1000)}
+        >>> print(jr.diagnostics.summary_table(stats))  # leaf averages
+        estimator leaf size |mean| variance snr
+        pathwise  w    2    2      2.5      1.5
     """
     rows = [
         f"{'estimator':<32} {'leaf':<14} {'size':>6} {'|mean|':>11} "
