@@ -57,7 +57,7 @@ class BayesianNetwork(NamedTuple):
             pass of the batch ``x`` (leading axes are examples).
 
     Examples:
-        >>> net = jr.nn.bayesian_mlp((3, 8, 2))
+        >>> net = jr.nn.bayesian_dense(3, 2)  # or bayesian_mlp, bayesian_conv2d
         >>> isinstance(net, jr.nn.BayesianNetwork), net._fields
         (True, ('init', 'apply'))
         >>> mf_params = net.init(jax.random.key(0))
