@@ -70,7 +70,7 @@ def _assert_within_5_se(draws, expected, what):
     assert np.all(err < 5 * se), (what, mean, expected, se)
 
 
-@pytest.mark.parametrize("f_name", ["z", "z2"])
+@pytest.mark.parametrize("f_name", slow_except(["z", "z2"], {"z2"}))
 def test_normal_mixture_gradient_matches_closed_form(f_name):
     f = (lambda z: z) if f_name == "z" else (lambda z: z**2)
     with jax.enable_x64(True):
@@ -86,7 +86,7 @@ def test_normal_mixture_gradient_matches_closed_form(f_name):
     assert np.all(np.abs(expected[0]) > 5 * jac.mixture_logits.std(0) / np.sqrt(NUM))
 
 
-@pytest.mark.parametrize("f_name", ["z", "z2"])
+@pytest.mark.parametrize("f_name", slow_except(["z", "z2"], {"z"}))
 def test_another_component_family_exponential(f_name):
     f = (lambda z: z) if f_name == "z" else (lambda z: z**2)
     family = jr.mixture(jr.exponential)
@@ -278,7 +278,7 @@ def _closed_form_independent(f_name):
     return w * (moment - total), d_loc, d_log_scale
 
 
-@pytest.mark.parametrize("f_name", ["z1 z2", "z1^2 + z2^2"])
+@pytest.mark.parametrize("f_name", slow_except(["z1 z2", "z1^2 + z2^2"], {"z1 z2"}))
 def test_independent_mixture_gradient_matches_closed_form(f_name):
     if f_name == "z1 z2":
         f = lambda z: z[..., 0] * z[..., 1]
@@ -334,7 +334,7 @@ def _rosenblatt_forward(z, logits, loc, scale):
     return u
 
 
-@pytest.mark.parametrize("setting", ["balanced", "uneven"])
+@pytest.mark.parametrize("setting", slow_except(["balanced", "uneven"], {"uneven"}))
 def test_independent_per_sample_gradient_is_the_rosenblatt_transport(setting):
     """Each draw's gradient (float64) against central differences of the inverse
     sequential transform computed by scipy root finding: relative error < 1e-6."""

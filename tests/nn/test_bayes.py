@@ -38,7 +38,7 @@ def _layers(reparameterization, init_scale=0.01):
 
 SLOW = pytest.mark.slow
 SHAPE_CASES = [
-    ("dense", "weight"),
+    pytest.param("dense", "weight", marks=SLOW),
     ("dense", "local"),
     ("dense", "flipout"),
     ("conv", "local"),
