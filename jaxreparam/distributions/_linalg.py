@@ -275,8 +275,29 @@ DIAG = Scale(
 )
 
 
+@jax.custom_jvp
+def _trace(matrix: Array) -> Array:
+    """The sum of the diagonal (last two axes), its derivative a mask.
+
+    The value is the sum of ``jnp.diagonal``; the derivative is written as a
+    masked sum, whose transpose is a select rather than the scatter that
+    ``jnp.diagonal``'s gather transposes to: on XLA's CPU backend the scatter
+    (merged with the Cholesky factor's own diagonal) was about 20 us of a 170
+    us ELBO gradient at ``n = 10``, 128 draws.
+    """
+    return jnp.sum(jnp.diagonal(matrix, axis1=-2, axis2=-1), -1)
+
+
+@_trace.defjvp
+def _trace_jvp(primals, tangents):
+    (matrix,), (tangent,) = primals, tangents
+    eye = jnp.eye(matrix.shape[-1], dtype=bool)
+    masked = jnp.where(eye, tangent, jnp.zeros_like(tangent))
+    return _trace(matrix), jnp.sum(masked, (-2, -1))
+
+
 def _tril_log_det(p: Any) -> Array:
-    return 2 * jnp.sum(jnp.diagonal(p.raw_scale_tril, axis1=-2, axis2=-1), -1)
+    return 2 * _trace(p.raw_scale_tril)
 
 
 def _tril_scale(p: Any, eps: Array) -> Array:
