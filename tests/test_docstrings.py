@@ -57,24 +57,10 @@ NOT_API = ("jaxreparam.__main__", "jaxreparam.apps")
 #: Names whose examples are added by the lead after other helpers' edits land:
 #: qualified name -> the file that defines it.
 PENDING = {
-    "jaxreparam.bernoulli": "distributions/_bernoulli.py",
-    "jaxreparam.BernoulliParams": "distributions/_bernoulli.py",
-    "jaxreparam.multivariate_normal_diag": "distributions/_multivariate_normal.py",
-    "jaxreparam.multivariate_normal_low_rank": "distributions/_multivariate_normal.py",
-    "jaxreparam.multivariate_normal_tril": "distributions/_multivariate_normal.py",
-    "jaxreparam.MultivariateNormalDiagParams": "distributions/_multivariate_normal.py",
-    "jaxreparam.MultivariateNormalLowRankParams": (
-        "distributions/_multivariate_normal.py"
-    ),
-    "jaxreparam.MultivariateNormalTrilParams": "distributions/_multivariate_normal.py",
     "jaxreparam.bijectors.rational_quadratic_spline": "bijectors/_spline.py",
     "jaxreparam.bijectors.SplineParams": "bijectors/_spline.py",
     "jaxreparam.bijectors.Transformer": "bijectors/_transformer.py",
     "jaxreparam.bijectors.affine_transformer": "bijectors/_transformer.py",
-    "jaxreparam.vae.Likelihood": "vae/_likelihoods.py",
-    "jaxreparam.vae.bernoulli": "vae/_likelihoods.py",
-    "jaxreparam.vae.bernoulli_cross_entropy": "vae/_likelihoods.py",
-    "jaxreparam.vae.continuous_bernoulli": "vae/_likelihoods.py",
 }
 
 _CONSTANT_TYPES = (bool, int, float, str, bytes, dict, frozenset, set, list, tuple)

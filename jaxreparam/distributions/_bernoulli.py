@@ -25,6 +25,17 @@ family bundle, so ``estimators.pathwise`` refuses it, and the gradient of
 ``E_q[f(z)]`` comes from the score function (with a baseline) or from REBAR and
 RELAX (``estimators.rebar``, ``estimators.relax``). The gradient of ``sample``
 itself is zero. Params store ``logits``.
+
+Examples:
+    >>> params = jr.bernoulli.init(probs=jnp.array([0.0, 0.3, 1.0]))
+    >>> z = jr.bernoulli.sample(jax.random.key(0), params, (4,))
+    >>> z.shape, z.dtype
+    ((4, 3), dtype('float32'))
+    >>> log_q = jr.bernoulli.log_prob(params, jnp.array([0.0, 1.0, 1.0]))
+    >>> [round(float(v), 3) for v in log_q]  # log 1, log 0.3, log 1
+    [0.0, -1.204, 0.0]
+    >>> float(jr.bernoulli.log_prob(params, jnp.array([1.0, 1.0, 0.0]))[0])
+    -inf
 """
 
 from __future__ import annotations
@@ -41,7 +52,12 @@ from jaxreparam.distributions import _bundle, _common
 
 
 class BernoulliParams(NamedTuple):
-    """Params of a Bernoulli: ``logits``, the log-odds of 1."""
+    """Params of a Bernoulli: ``logits``, the log-odds of 1.
+
+    Examples:
+        >>> jr.bernoulli.init(probs=jnp.array([0.5, 1.0])).logits.tolist()
+        [0.0, inf]
+    """
 
     logits: Array
 

@@ -18,6 +18,27 @@ Reparameterization: ``z = loc + S eps``, ``eps ~ N(0, I)``, ``cov = S S^T``, wit
 The event shape is ``(n,)``; the batch shape is the broadcast of ``loc``'s leading
 axes with the scale's. The functions below take the params of any of the three;
 ``diag``, ``tril`` and ``low_rank`` are the three ``Family`` bundles.
+
+Examples:
+    >>> loc = jnp.zeros(3)
+    >>> diag = jr.multivariate_normal_diag.init(loc=loc, scale_diag=jnp.ones(3))
+    >>> z, log_q = jr.multivariate_normal_diag.sample_and_log_prob(
+    ...     jax.random.key(0), diag, (5,)
+    ... )
+    >>> z.shape, log_q.shape
+    ((5, 3), (5,))
+    >>> tril = jr.multivariate_normal_tril.init(
+    ...     loc=loc, scale_tril=jnp.array([[1.0, 0, 0], [0.5, 1, 0], [0, 0, 2]])
+    ... )
+    >>> jr.multivariate_normal_tril.covariance(tril).tolist()[1]  # L L^T
+    [0.5, 1.25, 0.0]
+    >>> low_rank = jr.multivariate_normal_low_rank.init(
+    ...     loc=loc, cov_factor=jnp.ones((3, 1)), cov_diag=jnp.ones(3)
+    ... )
+    >>> jr.multivariate_normal_low_rank.sample(jax.random.key(1), low_rank).shape
+    (3,)
+    >>> round(float(jr.multivariate_normal_diag.entropy(diag)), 3)  # 3/2 log(2 pi e)
+    4.257
 """
 
 from __future__ import annotations
@@ -35,7 +56,13 @@ from jaxreparam.distributions import _bundle, _common, _linalg
 
 
 class MultivariateNormalDiagParams(NamedTuple):
-    """Params: ``loc`` ``(..., n)`` and ``log_scale_diag`` ``(..., n)``."""
+    """Params: ``loc`` ``(..., n)`` and ``log_scale_diag`` ``(..., n)``.
+
+    Examples:
+        >>> p = jr.multivariate_normal_diag.init(loc=jnp.zeros(2), scale_diag=1.0)
+        >>> p.log_scale_diag.tolist()
+        [0.0, 0.0]
+    """
 
     loc: Array
     log_scale_diag: Array
@@ -46,6 +73,13 @@ class MultivariateNormalTrilParams(NamedTuple):
 
     ``raw_scale_tril`` holds ``scale_tril``'s strict lower triangle and the log of
     its diagonal; entries above the diagonal are ignored.
+
+    Examples:
+        >>> p = jr.multivariate_normal_tril.init(
+        ...     loc=jnp.zeros(2), scale_tril=jnp.array([[1.0, 0.0], [0.5, 1.0]])
+        ... )
+        >>> p.raw_scale_tril.tolist()  # log 1 on the diagonal
+        [[0.0, 0.0], [0.5, 0.0]]
     """
 
     loc: Array
@@ -56,6 +90,13 @@ class MultivariateNormalLowRankParams(NamedTuple):
     """Params: ``loc`` ``(..., n)``, ``cov_factor`` ``(..., n, k)``, ``log_cov_diag``.
 
     ``log_cov_diag`` has shape ``(..., n)``.
+
+    Examples:
+        >>> p = jr.multivariate_normal_low_rank.init(
+        ...     loc=jnp.zeros(4), cov_factor=jnp.ones((4, 2)), cov_diag=1.0
+        ... )
+        >>> p.cov_factor.shape, p.log_cov_diag.shape
+        ((4, 2), (4,))
     """
 
     loc: Array

@@ -33,17 +33,7 @@ A likelihood's ``log_prob(outputs, x)`` sums over the data coordinates; data
 outside its support raise a ``ValueError`` naming ``x`` eagerly, are NaN under
 ``jax.jit`` and raise under ``jr.checking()``.
 
-Examples:
-    >>> x = jnp.array([[0.0, 1.0], [1.0, 1.0]])
-    >>> outputs = jr.vae.bernoulli.head((), jnp.zeros((2, 2)))  # logits 0
-    >>> jr.vae.bernoulli.log_prob(outputs, x).round(4)  # 2 log(1/2) each
-    Array([-1.3863, -1.3863], dtype=float32)
-    >>> cb = jr.vae.continuous_bernoulli
-    >>> float(cb.log_prob(cb.head((), jnp.zeros(2)), jnp.array([0.3, 0.9])))
-    0.0
-    >>> ce = jr.vae.bernoulli_cross_entropy
-    >>> ce.log_prob(ce.head((), jnp.zeros(1)), jnp.array([0.5])).round(4)
-    Array(-0.6931, dtype=float32)
+The likelihoods' examples are in :mod:`jaxreparam.vae._likelihoods`.
 
 References:
     Kingma & Welling, "Auto-encoding variational Bayes", ICLR 2014.

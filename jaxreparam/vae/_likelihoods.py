@@ -12,6 +12,18 @@ num_levels - 1`` for ``categorical``, finite for ``gaussian``). Outside it,
 gives NaN under ``jax.jit``, and raises a ``checkify`` error under
 ``jr.checking()``; data whose shape does not match the outputs raise a
 ``ValueError`` naming both shapes.
+
+Examples:
+    >>> x = jnp.array([[0.0, 1.0], [1.0, 1.0]])
+    >>> outputs = jr.vae.bernoulli.head((), jnp.zeros((2, 2)))  # logits 0
+    >>> jr.vae.bernoulli.log_prob(outputs, x).round(4)  # 2 log(1/2) each
+    Array([-1.3863, -1.3863], dtype=float32)
+    >>> cb = jr.vae.continuous_bernoulli
+    >>> float(cb.log_prob(cb.head((), jnp.zeros(2)), jnp.array([0.3, 0.9])))
+    0.0
+    >>> ce = jr.vae.bernoulli_cross_entropy
+    >>> ce.log_prob(ce.head((), jnp.zeros(1)), jnp.array([0.5])).round(4)
+    Array(-0.6931, dtype=float32)
 """
 
 from __future__ import annotations
@@ -56,6 +68,13 @@ class Likelihood(NamedTuple):
         mean: ``mean(outputs) -> (..., data_size)``, for reconstructions.
         sample: ``sample(key, outputs) -> (..., data_size)``, data draws.
         check: ``check(x) -> x``, the support check alone.
+
+    Examples:
+        >>> head = jr.vae.gaussian(scale="learned")
+        >>> params = head.init(3)  # one log-scale per data coordinate
+        >>> outputs = head.head(params, jnp.zeros(3))  # the network gives the means
+        >>> head.name, head.num_outputs, head.mean(outputs).shape
+        ('gaussian', 1, (3,))
     """
 
     name: str
