@@ -52,7 +52,7 @@ nitpick_ignore_regex = [
     (r"py:.*", r"(int|float|str|bool|tuple|list|dict|None|callable|Callable|Any)"),
 ]
 
-myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
 
 # Notebooks: rendered from the executed copies that the slow test wrote to
