@@ -53,7 +53,7 @@ def _run_chromium(chromium, tmp_path, page, *options):
             f"--user-data-dir={tmp_path / 'profile'}",
             "--virtual-time-budget=5000",  # let the page's scripts run
             *options,
-            page.as_uri(),
+            page if isinstance(page, str) else page.as_uri(),
         ],
         capture_output=True,
         text=True,
@@ -139,6 +139,14 @@ def test_api_reference_loads(site, chromium, tmp_path):
     top = _parse(_dom(chromium, tmp_path, site / "api" / "jaxreparam.html"))
     for name in ("jaxreparam.fit", "jaxreparam.Family", "jaxreparam.checked"):
         assert name in top.anchors, name
+
+
+def test_search_finds_a_family(site, chromium, tmp_path):
+    """The search page (Sphinx's script over searchindex.js) lists the entries."""
+    url = (site / "search.html").as_uri() + "?q=rayleigh"
+    page = _parse(_run_chromium(chromium, tmp_path, url, "--dump-dom"))
+    found = [link for link in page.links if "distributions.html#" in link]
+    assert any(link.endswith("#jaxreparam.distributions.rayleigh") for link in found)
 
 
 def test_api_reference_has_every_public_name(site):
