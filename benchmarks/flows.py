@@ -31,7 +31,11 @@ identity) and the same data:
   passes. Its spline finds the bin with a comparison count and
   ``take_along_axis``, the usual hand-written form (the knots summed in the
   library's order: a ``cumsum`` rounds otherwise, and a point next to a knot
-  would take its neighbour's bin, and its gradient that bin's params);
+  would take its neighbour's bin, and its gradient that bin's params). It is
+  the library's math (bins, knots, slopes, identity tails, bin search, one
+  gather per knot quantity, the paper's closed forms) without two cares the
+  library adds: the bitwise identity at raw = 0 (one select) and NaN params
+  staying NaN in the tails (``x + 0 out``);
 * ``hand-written (python loop)`` (full mode, ``D`` = 64 and batch 256, not
   the spline): the layers unrolled by a Python loop, the other natural form;
 * ``jaxreparam``: ``jr.flows.real_nvp / maf / iaf / neural_spline_flow``,
@@ -207,12 +211,16 @@ def _spline(raw, x, inverse: bool):
     lo = -BOUND
 
     def knots(logits):
-        # Sizes and knots summed in the library's order, so that a point next to
-        # a knot falls in the same bin (a cumsum rounds otherwise, and moves a
-        # gradient from one bin's params to its neighbour's).
+        # Sizes and knots summed in the library's order, and its constants
+        # rounded as it rounds them (2 bound (1 - m K) is 6 x float32(0.992),
+        # not float32(5.952)), so that a point next to a knot falls in the same
+        # bin (a cumsum or a constant one ulp off moves it, and its gradient,
+        # to the neighbouring bin's params: the D=64 B=4096 step missed its
+        # check by 1.1e-3 so).
+        bound = jnp.asarray(BOUND, logits.dtype)
         exps = jnp.exp(logits - jnp.max(logits, -1, keepdims=True))
-        scale = 2 * BOUND * (1 - MIN_BIN * k) / jnp.sum(exps, -1, keepdims=True)
-        sizes = 2 * BOUND * MIN_BIN + scale * exps
+        scale = 2.0 * bound * (1.0 - MIN_BIN * k) / jnp.sum(exps, -1, keepdims=True)
+        sizes = 2.0 * bound * MIN_BIN + scale * exps
         edges = [jnp.full(sizes.shape[:-1], lo, sizes.dtype)]
         for j in range(k - 1):
             edges.append(edges[-1] + sizes[..., j])
