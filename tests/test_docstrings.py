@@ -29,10 +29,7 @@ Exempt, each for a stated reason:
   ``base.ArrayLike`` is ``typing.Any``): documented by their owners;
 - ``jaxreparam.apps`` (and ``__main__``): command-line programs, not reachable
   from ``import jaxreparam``; their interface is ``python -m jaxreparam <app>
-  --help``;
-- ``PENDING``: names defined in files other helpers are editing at the time of
-  writing; the lead adds their examples, then removes them from the list (the
-  last test fails once one of them has an example, to keep the list honest).
+  --help``.
 """
 
 from __future__ import annotations
@@ -53,15 +50,6 @@ import jaxreparam as jr
 
 #: Modules that are public by name but not library API (see the module docstring).
 NOT_API = ("jaxreparam.__main__", "jaxreparam.apps")
-
-#: Names whose examples are added by the lead after other helpers' edits land:
-#: qualified name -> the file that defines it.
-PENDING = {
-    "jaxreparam.bijectors.rational_quadratic_spline": "bijectors/_spline.py",
-    "jaxreparam.bijectors.SplineParams": "bijectors/_spline.py",
-    "jaxreparam.bijectors.Transformer": "bijectors/_transformer.py",
-    "jaxreparam.bijectors.affine_transformer": "bijectors/_transformer.py",
-}
 
 _CONSTANT_TYPES = (bool, int, float, str, bytes, dict, frozenset, set, list, tuple)
 
@@ -224,11 +212,7 @@ def test_the_api_is_what_it_should_be():
 
 @pytest.mark.parametrize(
     "qualified",
-    [
-        name
-        for name, (kind, _) in _api().items()
-        if kind in ("code", "bundle") and name not in PENDING
-    ],
+    [name for name, (kind, _) in _api().items() if kind in ("code", "bundle")],
 )
 def test_public_name_has_a_runnable_example(qualified):
     reason = _lacks_example(qualified)
@@ -251,18 +235,3 @@ def test_constant_has_a_doc_comment(qualified):
     assert lines[start - 1].startswith("#:"), (
         f"{qualified}: no '#:' comment above its assignment in {module.__name__}"
     )
-
-
-def test_pending_names_are_still_pending():
-    """Every ``PENDING`` name exists and still lacks an example: prune the list."""
-    api = _api()
-    for qualified, path in PENDING.items():
-        assert qualified in api, f"{qualified} ({path}) is no longer public"
-        where, _ = _doc(qualified)
-        assert where.replace(".", "/").endswith(path.removesuffix(".py")), (
-            qualified,
-            where,
-        )
-        assert _lacks_example(qualified) is not None, (
-            f"{qualified} has an example now: remove it from PENDING"
-        )

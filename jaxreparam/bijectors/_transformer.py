@@ -12,6 +12,17 @@ conditioner whose last layer starts at zero starts the flow at the identity.
 ``scale = softplus(raw[..., 1] + log(e - 1))`` (1 at ``raw = 0``), as in
 RealNVP (Dinh et al. 2017) with a softplus in place of ``exp`` so that the
 scale grows linearly, not exponentially, with the network's output.
+
+Examples:
+    >>> affine = jr.bijectors.affine_transformer
+    >>> x = jnp.array([1.0, -2.0, 0.5])
+    >>> y, log_dy = affine.forward(jnp.zeros((3, 2)), x)  # raw = 0: the identity
+    >>> bool(jnp.allclose(y, x)), bool(jnp.allclose(log_dy, 0.0, atol=1e-6))
+    (True, True)
+    >>> raw = jnp.array([[1.0, 0.0], [0.0, 3.0], [-1.0, -3.0]])
+    >>> x_back, _ = affine.inverse(raw, affine.forward(raw, x)[0])
+    >>> bool(jnp.allclose(x_back, x, atol=1e-6))
+    True
 """
 
 from __future__ import annotations
@@ -38,6 +49,11 @@ class Transformer(NamedTuple):
         forward: ``(raw, x) -> (y, log dy/dx)``, ``raw`` of shape ``x.shape +
             (num_params,)``, the log-derivative of the shape of ``x``.
         inverse: ``(raw, y) -> (x, log dx/dy)``.
+
+    Examples:
+        >>> t = jr.bijectors.affine_transformer
+        >>> t.name, t.num_params
+        ('affine', 2)
     """
 
     name: str
