@@ -23,13 +23,12 @@ to them.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-from jax.lax import linalg as lax_linalg
+from jax.scipy.linalg import solve_triangular
 
 from jaxreparam import _checks
 from jaxreparam.distributions import _common
@@ -136,17 +135,6 @@ def raw_from_tril(tril: Array, diagonal: Array) -> Array:
 
 # --------------------------------------------------------------------------- #
 # Quadratic forms with the inverse covariance.
-
-
-def solve_triangular(a: Array, b: Array, lower: bool) -> Array:
-    """``a^{-1} b`` for triangular ``a`` ``(..., n, n)`` and ``b`` ``(..., n, k)``.
-
-    Batch axes broadcast, as in ``jax.scipy.linalg.solve_triangular`` from jax 0.10
-    on, which this spells out (the same ``jnp.vectorize``) so that older jax, whose
-    version needs equal batch axes, computes the same.
-    """
-    solve = functools.partial(lax_linalg.triangular_solve, left_side=True, lower=lower)
-    return jnp.vectorize(solve, signature="(n,n),(n,k)->(n,k)")(a, b)
 
 
 def _side_by_side(a: Array, b: Array) -> Array:
