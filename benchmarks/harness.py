@@ -93,6 +93,10 @@ class Row:
         check_proxy: optional factory of a smaller row of the same workload,
             at which the Monte Carlo checks are made (for rows too costly to
             call ``2 * mc_keys`` times).
+        exact_at_proxy: make the exact (same-noise) checks at ``check_proxy``
+            too: for a map whose gradient jumps at points (a spline's knots),
+            where at a large size some input lies within an ulp of a jump and
+            the contenders' float32 roundings put it on different sides.
         compare: extra ratios to report, ``{label: (contender, contender)}``.
         notes: anything the reader should know about the row.
         reference: the contender the others are checked against and divided
@@ -107,6 +111,7 @@ class Row:
     floor: Callable[..., Any] | None = None
     memory_bound: bool = False
     check_proxy: Callable[[], Row] | None = None
+    exact_at_proxy: bool = False
     compare: dict[str, tuple[str, str]] = dataclasses.field(default_factory=dict)
     notes: str = ""
     reference: str = REFERENCE
