@@ -104,6 +104,7 @@ def test_wheel_contents(dist):
     metadata = zipfile.ZipFile(wheel).read(f"jaxreparam-{version}.dist-info/METADATA")
     metadata = metadata.decode()
     assert f"\nVersion: {version}\n" in metadata
+    assert f"jaxreparam-{version}.dist-info/licenses/LICENSE" in names
     for name, url in PYPROJECT["project"]["urls"].items():
         assert f"\nProject-URL: {name}, {url}\n" in metadata
 
@@ -119,7 +120,12 @@ def test_sdist_contents(dist):
             parts = pathlib.PurePosixPath(name).parts
             assert not {".venv", "build", "dist", "__pycache__", ".git"} & set(parts)
             assert not name.endswith((".pyc", ".whl", ".tar.gz"))
-        for required in ("pyproject.toml", "README.md", "jaxreparam/py.typed"):
+        for required in (
+            "pyproject.toml",
+            "README.md",
+            "LICENSE",
+            "jaxreparam/py.typed",
+        ):
             assert required in names
         assert _tracked("jaxreparam") <= names
         assert _tracked("tests") <= names
