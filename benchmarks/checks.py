@@ -117,8 +117,8 @@ def check_row(
     for c in row.contenders:
         if c.name == row.reference:
             continue
-        proxy = row if row.check_proxy is None else row.check_proxy()
-        if c.same_noise and row.exact_at_proxy and proxy is not row:
+        if c.same_noise and row.exact_at_proxy and row.check_proxy is not None:
+            proxy = row.check_proxy()
             mine, theirs = (proxy.contender(n) for n in (c.name, proxy.reference))
             results[c.name] = _exact(
                 _checked(mine, jax.jit(mine.fn))(*proxy.args),
@@ -129,6 +129,7 @@ def check_row(
         if c.same_noise:
             results[c.name] = _exact(run[c.name](*row.args), ref_out)
             continue
+        proxy = row if row.check_proxy is None else row.check_proxy()
         token = (proxy.workload, proxy.size, c.name)
         if token not in cache:
             fn, ref = run[c.name], run[row.reference]
