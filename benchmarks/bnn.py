@@ -106,6 +106,10 @@ def _log_likelihood(logits, y):
 def _hand_layer(key, loc, log_scale, h, estimator):
     """One Bayesian dense layer, the noise drawn as the library draws it."""
     w, b = loc
+    if estimator == "local":  # the variances exp(2 log s), as the KL writes them
+        mean = h @ w + b
+        variance = (h * h) @ jnp.exp(2 * log_scale[0]) + jnp.exp(2 * log_scale[1])
+        return mean + jnp.sqrt(variance) * jax.random.normal(key, mean.shape)
     s_w, s_b = jnp.exp(log_scale[0]), jnp.exp(log_scale[1])
     if estimator == "weight":
         w_key, b_key = jax.random.split(key)
@@ -113,9 +117,6 @@ def _hand_layer(key, loc, log_scale, h, estimator):
         b = b + s_b * jax.random.normal(b_key, b.shape)
         return h @ w + b
     mean = h @ w + b
-    if estimator == "local":
-        variance = (h * h) @ (s_w * s_w) + s_b * s_b
-        return mean + jnp.sqrt(variance) * jax.random.normal(key, mean.shape)
     noise_key, in_key, out_key = jax.random.split(key, 3)
     sign_in = jax.random.rademacher(in_key, h.shape, h.dtype)
     sign_out = jax.random.rademacher(out_key, mean.shape, mean.dtype)

@@ -137,6 +137,14 @@ def _forward(
     dense, 3 for a convolution's ``H, W, C``); the rest are examples.
     """
     loc, log_scale = mf_params
+    if reparameterization == "local":
+        # exp(2 log s) as the KL of a Normal prior writes it, so XLA makes it once
+        mean = linear(x, loc.weight) + loc.bias
+        variance = linear(x * x, jnp.exp(2 * log_scale.weight)) + jnp.exp(
+            2 * log_scale.bias
+        )
+        eps = jax.random.normal(key, mean.shape, mean.dtype)
+        return mean + jnp.sqrt(variance) * eps
     scale_w, scale_b = jnp.exp(log_scale.weight), jnp.exp(log_scale.bias)
     if reparameterization == "weight":
         weight_key, bias_key = jax.random.split(key)
@@ -148,10 +156,6 @@ def _forward(
         )
         return linear(x, weight) + bias
     mean = linear(x, loc.weight) + loc.bias
-    if reparameterization == "local":
-        variance = linear(x * x, scale_w * scale_w) + scale_b * scale_b
-        eps = jax.random.normal(key, mean.shape, mean.dtype)
-        return mean + jnp.sqrt(variance) * eps
     # flipout: signs per example and channel, broadcast over positions
     noise_key, in_key, out_key = jax.random.split(key, 3)
     examples = x.shape[: x.ndim - num_feature_axes]

@@ -104,11 +104,13 @@ def normal_prior(scale: ArrayLike = 1.0) -> Prior:
         del key
         total = jnp.zeros(())
         for node in _nodes(mf_params):
-            ratio = jax.tree.map(lambda s: s - log_prior_scale, node.log_scale)
             terms = jax.tree.map(
-                lambda m, r: 0.5 * (jnp.exp(2 * r) + (m / scale) ** 2 - 1.0) - r,
+                lambda m, s: (
+                    0.5 * ((jnp.exp(2 * s) + m * m) / (scale * scale) - 1.0)
+                    - (s - log_prior_scale)
+                ),
                 node.loc,
-                ratio,
+                node.log_scale,
             )
             total = total + _total(terms)
         return total
