@@ -41,6 +41,7 @@ def test_normal_implicit_equals_explicit(transform, mode):
         )
 
 
+@pytest.mark.slow
 def test_gamma_implicit_matches_jax_random_gamma():
     def draw(key, a, shape):
         return jax.random.gamma(key, a, shape, jnp.float64)

@@ -271,9 +271,10 @@ def rebar(
     Examples:
         >>> import jax, jaxreparam as jr
         >>> params = jr.bernoulli.init(probs=0.3)
-        >>> g = jax.grad(jr.estimators.rebar, argnums=1)(
-        ...     jax.random.key(0), params, jr.bernoulli,
-        ...     lambda b: (b - 0.45) ** 2, num_samples=1000)
+        >>> f = lambda b: (b - 0.45) ** 2
+        >>> grad = jax.jit(jax.grad(lambda key, params: jr.estimators.rebar(
+        ...     key, params, jr.bernoulli, f, num_samples=1000), argnums=1))
+        >>> g = grad(jax.random.key(0), params)
         >>> bool(abs(g.logits - 0.3 * 0.7 * 0.1) < 0.005)  # p (1 - p) (1 - 2 t)
         True
 
@@ -334,13 +335,14 @@ def relax_variance_loss(
     Examples:
         >>> import jax, jaxreparam as jr
         >>> f = lambda b: (b - 0.45) ** 2
-        >>> step = jax.grad(jr.estimators.relax_variance_loss, argnums=2,
-        ...                 has_aux=True)
+        >>> cv = jr.estimators.rebar_control_variate(jr.bernoulli, f)
+        >>> step = jax.jit(jax.grad(
+        ...     lambda key, params, control: jr.estimators.relax_variance_loss(
+        ...         key, params, control, jr.bernoulli, f, num_samples=8,
+        ...         control_variate=cv),
+        ...     argnums=2, has_aux=True))
         >>> d_control, g = step(
-        ...     jax.random.key(0), jr.bernoulli.init(), jr.estimators.init_rebar(),
-        ...     jr.bernoulli, f, num_samples=8,
-        ...     control_variate=jr.estimators.rebar_control_variate(
-        ...         jr.bernoulli, f))
+        ...     jax.random.key(0), jr.bernoulli.init(), jr.estimators.init_rebar())
         >>> d_control.eta.shape, g.logits.shape
         ((), ())
     """

@@ -54,7 +54,8 @@ def make_amortized_loss(
         ...     jr.objectives.iwae, jr.normal, encoder, log_joint,
         ...     num_samples=5, gradient="dreg")
         >>> data = jnp.ones((16, 3))  # 16 data points of 3 coordinates
-        >>> jax.grad(loss, argnums=1)(jax.random.key(0), {"w": 0.5}, data)["w"].shape
+        >>> grad = jax.jit(jax.grad(loss, argnums=1))
+        >>> grad(jax.random.key(0), {"w": 0.5}, data)["w"].shape
         ()
     """
     where = "objectives.make_amortized_loss"

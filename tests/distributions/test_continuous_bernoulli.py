@@ -190,7 +190,9 @@ def _draw_score_and_cdf(logits, key):
     return (*parts, grad)
 
 
-@pytest.mark.parametrize("transform", ["eager", "jit"])
+@pytest.mark.parametrize(
+    "transform", [pytest.param("eager", marks=pytest.mark.slow), "jit"]
+)
 def test_float32_values_and_gradients_are_finite_at_the_edges(transform):
     """At ``lam = 1/2``, ``1/2 +- 1e-6`` and ``logits = +-15, +-30`` (float32)."""
     run = _draw_score_and_cdf if transform == "eager" else jax.jit(_draw_score_and_cdf)

@@ -120,7 +120,7 @@ def test_gamma_rate_gradient_is_exact():
 @pytest.mark.parametrize(
     "peer",
     [
-        "numpyro",
+        pytest.param("numpyro", marks=pytest.mark.slow),
         pytest.param("distrax", marks=pytest.mark.slow),
         pytest.param("tfp", marks=pytest.mark.slow),
     ],

@@ -408,7 +408,7 @@ def test_one_coordinate_independent_mixture_is_the_univariate_one():
     )
 
 
-@pytest.mark.parametrize("setting", slow_except(list(GRID), {"scales 1e-3 to 1e3"}))
+@pytest.mark.parametrize("setting", slow_except(list(GRID), set()))
 def test_float32_samples_and_gradients_are_finite(setting):
     logits, loc, scale = (jnp.asarray(v, jnp.float32) for v in GRID[setting])
     params = jr.mixture_normal.init(mixture_logits=logits, loc=loc, scale=scale)

@@ -237,6 +237,7 @@ def test_expectation_gradients_in_far_tails(theta):
 FLOAT32_GRID = [*GRID, (0.0, 1.0, 40.0, INF), (0.0, 1.0, -40.0, -39.0)]
 
 
+@pytest.mark.slow
 def test_float32_finite_and_in_bounds():
     """Samples in [low, high]; log-densities and all four gradients finite."""
 

@@ -163,6 +163,7 @@ def _categorical_f(z):  # z: (2, 4), one-hot rows or points of the simplex
     return jnp.sum((scores - 0.5) ** 2) + scores[0] * scores[1]
 
 
+@pytest.mark.slow
 def test_categorical_is_unbiased(key):
     logits = jnp.array([[0.5, -1.0, 0.2, 1.1], [0.0, 1.5, -0.3, -2.0]])
     params = jr.categorical.init(logits=logits)

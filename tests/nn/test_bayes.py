@@ -41,7 +41,7 @@ SHAPE_CASES = [
     pytest.param("dense", "weight", marks=SLOW),
     ("dense", "local"),
     ("dense", "flipout"),
-    ("conv", "local"),
+    pytest.param("conv", "local", marks=SLOW),
     pytest.param("conv", "weight", marks=SLOW),
     pytest.param("conv", "flipout", marks=SLOW),
     pytest.param("mlp", "weight", marks=SLOW),
@@ -143,6 +143,7 @@ def test_mean_field_round_trip_and_family():
         np.testing.assert_allclose(family.entropy(mf), entropy, rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_mean_field_family_works_with_elbo_and_pathwise():
     """A draw is a params tree; pathwise and the ELBO take it (1 or more draws)."""
     with jax.enable_x64(True):

@@ -208,7 +208,7 @@ FUSED_PAIRS = [
     ("name", "family_name"),
     slow_except(
         FUSED_PAIRS,
-        {"elbo-4-normal", "iwae-5x3-multivariate_normal_tril"},
+        {"elbo-4-normal"},
         ids=[f"{name}-{family_name}" for name, family_name in FUSED_PAIRS],
     ),
 )
@@ -247,7 +247,7 @@ def test_fused_pathwise_equals_the_estimator_path(key, name, family_name):
 
 
 #: The families of the default run; the others (about 4 CPU-minutes) run as slow.
-FUSED_DEFAULT = ("normal", "gamma")
+FUSED_DEFAULT = ("normal",)
 
 
 @pytest.mark.parametrize(

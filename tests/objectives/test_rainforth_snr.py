@@ -176,7 +176,10 @@ def _slopes_and_errors(name):
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("iwae_encoder", -0.5), ("iwae_decoder", 0.5)],
+    [
+        pytest.param("iwae_encoder", -0.5, marks=pytest.mark.slow),
+        ("iwae_decoder", 0.5),
+    ],
 )
 def test_iwae_snr_scales_as_sqrt_k(name, expected):
     # Rainforth et al., Theorem 1: the encoder's SNR is O(1/sqrt(K)), the

@@ -75,6 +75,7 @@ def _log_likelihood(vae, **options):
     return jax.jit(functools.partial(jr.vae.log_likelihood, vae=vae, **options))
 
 
+@pytest.mark.slow
 def test_exact_posterior_gives_the_exact_log_likelihood():
     with jax.enable_x64(True):
         vae, params = _vae("exact")
