@@ -136,7 +136,7 @@ def _log_px(kind: str, levels: int, logits, x):
     if kind == "bernoulli":
         return jnp.sum(x * logits - jax.nn.softplus(logits), -1)
     logits = logits.reshape(logits.shape[:-1] + (-1, levels))
-    log_p = jax.nn.log_softmax(logits, -1)
+    log_p = logits - jax.scipy.special.logsumexp(logits, -1, keepdims=True)
     index = jnp.broadcast_to(x.astype(jnp.int32), log_p.shape[:-1])[..., None]
     return jnp.sum(jnp.take_along_axis(log_p, index, -1)[..., 0], -1)
 
