@@ -43,19 +43,24 @@ def check_reparameterized(where: str, family: Family, instead: str) -> None:
         )
 
 
-def evaluate(where: str, f: Callable[[Array], ArrayLike], z: Array) -> Array:
-    """``f`` applied to each of the draws ``z``, checked to give one scalar each.
+def map_draws(f: Callable[[Any], Any], z: Any) -> Any:
+    """``f`` over the leading axis of ``z`` (a pytree of draws), results stacked.
 
-    One draw is indexed, not vmapped, as ``objectives``' per-draw map does:
-    under an outer ``jax.vmap`` (a bound per data point) a vmapped axis of size
-    1 leaves XLA's CPU backend a 3-D operand in the model's matmuls and their
-    gradients (the ELBO step of the digits VAE ran 1.03x its hand-written step,
-    and about 1.10x numpyro's, which draws without that axis).
+    One draw is indexed, not vmapped: under an outer ``jax.vmap`` (a bound per
+    data point) a vmapped axis of size 1 leaves XLA's CPU backend a 3-D operand
+    in the model's matmuls and their gradients (the ELBO step of a 784-32-20
+    VAE ran 1.11x its hand-written step, the digits VAE's 1.03x, about 1.10x
+    numpyro's, which draws without that axis).
     """
     if jax.tree.leaves(z)[0].shape[0] == 1:
-        values = jnp.asarray(f(jax.tree.map(lambda leaf: leaf[0], z)))[None]
-    else:
-        values = jax.vmap(f)(z)
+        out = f(jax.tree.map(lambda leaf: leaf[0], z))
+        return jax.tree.map(lambda leaf: jnp.asarray(leaf)[None], out)
+    return jax.vmap(f)(z)
+
+
+def evaluate(where: str, f: Callable[[Array], ArrayLike], z: Array) -> Array:
+    """``f`` applied to each of the draws ``z``, checked to give one scalar each."""
+    values = map_draws(f, z)
     if jnp.ndim(values) != 1:
         raise ValueError(
             f"{where}: f must map one draw of shape {z.shape[1:]} to a scalar, "

@@ -169,11 +169,7 @@ def _per_draw(
 ) -> Array:
     """``f`` over the leading ``sample_shape`` axes of ``z``: one scalar per draw.
 
-    An axis of one draw is indexed, not vmapped: under an outer ``jax.vmap``
-    (one bound per data point) a vmapped singleton axis leaves the model's
-    weight gradients contracting over two axes, one of size 1, which XLA's CPU
-    backend served with a transposed copy of the cotangent (the ELBO step of a
-    784-32-20 VAE ran 1.11x the hand-written step).
+    An axis of one draw is indexed, not vmapped (``_estimation.map_draws``).
     """
     log_p = _mapped(f, z, sample_shape)
     if jnp.shape(log_p) != sample_shape:
@@ -189,9 +185,7 @@ def _mapped(f: LogTarget, z: Array, sample_shape: tuple[int, ...]) -> Array:
     if not sample_shape:
         return jnp.asarray(f(z))
     rest = sample_shape[1:]
-    if sample_shape[0] == 1:
-        return _mapped(f, jax.tree.map(lambda leaf: leaf[0], z), rest)[None]
-    return jax.vmap(lambda draw: _mapped(f, draw, rest))(z)
+    return _estimation.map_draws(lambda draw: _mapped(f, draw, rest), z)
 
 
 def renyi_value(log_w: Array, alpha: float) -> Array:
