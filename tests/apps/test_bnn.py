@@ -10,16 +10,14 @@ import contextlib
 import importlib.util
 import io
 import math
-import os
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from jaxreparam.__main__ import build_parser, main
 from jaxreparam.apps import bnn
+from tests.apps import help_as_a_command
 
 NUMBER = r"(-?\d+\.\d+)"
 SUMMARY = re.compile(
@@ -114,16 +112,7 @@ def test_writes_the_figures(quick):
 
 @pytest.mark.slow  # a second interpreter importing jax: CI runs it
 def test_runs_as_a_command():
-    completed = subprocess.run(
-        [sys.executable, "-m", "jaxreparam", "bnn", "--help"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "CI": "1"},
-        timeout=120,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
-    assert "--reparameterization" in completed.stdout
+    assert "--reparameterization" in help_as_a_command("bnn")
 
 
 def test_digits_pixels_are_standardized_with_training_statistics():

@@ -12,10 +12,7 @@ import contextlib
 import importlib.util
 import io
 import math
-import os
 import re
-import subprocess
-import sys
 
 import jax
 import jax.numpy as jnp
@@ -26,6 +23,7 @@ import pytest
 import jaxreparam as jr
 from jaxreparam.__main__ import main
 from jaxreparam.apps import flow
+from tests.apps import help_as_a_command
 
 NUMBER = r"(-?\d+\.\d+)"
 SUMMARY = re.compile(
@@ -255,16 +253,7 @@ def test_writes_the_figures(quick):
 
 @pytest.mark.slow  # a second interpreter importing jax: CI runs it
 def test_runs_as_a_command():
-    completed = subprocess.run(
-        [sys.executable, "-m", "jaxreparam", "flow", "--help"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "CI": "1"},
-        timeout=120,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
-    assert "--moons-steps" in completed.stdout
+    assert "--moons-steps" in help_as_a_command("flow")
 
 
 def _flowjax_maf(key, num_layers, width, depth):
