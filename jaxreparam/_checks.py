@@ -139,7 +139,8 @@ def _not_a_key(value: Any, name: str, usage: str) -> str:
     make = "make one with jax.random.key(seed)"
     if isinstance(value, bool | int | np.integer):
         return f"{name}: got the int {value!r} {expected}; {make}"
-    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a NamedTuple
+    named = isinstance(value, tuple) and hasattr(value, "_fields")  # a NamedTuple
+    if named or hasattr(type(value), "tree_flatten"):  # or a pytree class
         return f"{name}: got {type(value).__name__} {expected} - {usage}"
     if isinstance(value, dict | list | tuple):
         return f"{name}: got a {type(value).__name__} (params?) {expected} - {usage}"
@@ -225,11 +226,15 @@ def check_value(
     value: jax.Array,
     valid: Callable[[Any], Any],
     requirement: str,
+    *,
+    nan_under_jit: bool = True,
 ) -> jax.Array:
     """Checks ``valid(value)`` elementwise; see the module docstring for how.
 
     Returns ``value``, or under tracing without checking mode, ``value`` with NaN
-    wherever it is invalid.
+    wherever it is invalid; with ``nan_under_jit=False``, ``value`` as it is
+    there (for a caller whose own arithmetic already makes NaN of an invalid
+    value, without a select).
     """
     if is_concrete(value):
         array = np.asarray(value)
@@ -246,7 +251,7 @@ def check_value(
             f"{where}: {name} must be {requirement}, got {{value}}",
             value=value,
         )
-    return jnp.where(ok, value, jnp.nan)
+    return jnp.where(ok, value, jnp.nan) if nan_under_jit else value
 
 
 def real(where: str, name: str, value: Any) -> jax.Array:

@@ -1,6 +1,7 @@
 """The `Family` bundle, the params-type registry and the type aliases.
 
-A family is a module of pure functions over one params ``NamedTuple``. The
+A family is a module of pure functions over one params pytree (a ``NamedTuple``;
+``BernoulliParams`` is a class storing ``logits`` or ``probs``). The
 ``Family`` bundle gathers those functions so that estimators, objectives and the
 fitting loop can take "a family" as one argument, as optax's
 ``GradientTransformation`` bundles ``init`` and ``update``.
@@ -112,7 +113,8 @@ class Family(NamedTuple):
 
     Attributes:
         name: the family's name, as in ``jaxreparam.distributions.<name>``.
-        params_type: the ``NamedTuple`` type of its params.
+        params_type: the type of its params (a ``NamedTuple``, or a pytree
+            class such as ``BernoulliParams``).
         init: ``init(**natural) -> params``; validates concrete values.
         sample: ``sample(key, params, sample_shape=()) -> z``, pathwise
             differentiable in ``params``; shape ``sample_shape + batch_shape +

@@ -1,4 +1,4 @@
-"""The Bernoulli family on ``{0, 1}``, parameterized by its logits.
+"""The Bernoulli family on ``{0, 1}``, parameterized by its logits or its probabilities.
 
 Mass: ``q(1) = sigmoid(logits)``, ``q(0) = 1 - sigmoid(logits)``, so
 ``log q(z) = -softplus((1 - 2 z) logits)`` for ``z`` in ``{0, 1}``, and ``-inf``
@@ -10,10 +10,11 @@ Closed boundaries. ``probs`` may be exactly 0 or 1 and ``logits`` may be
 ``-inf`` or ``+inf``, as a decoder's ``sigmoid`` saturating in float32 (from a
 logit of about 17) gives: ``log_prob(1 | p = 1) = 0`` and ``log_prob(0 | p = 1) =
 -inf`` exactly, and every gradient is finite where the value is. ``log_prob`` is
-written as ``-softplus((1 - 2 z) logits)`` (not ``z logits - softplus(logits)``,
-which is ``inf - inf`` at an infinite logit), with the support as a cap inside
-it rather than a select on the value: see :func:`log_prob` for why that is
-also the fast form.
+written from the form the params store (:class:`BernoulliParams`): from logits
+as ``-softplus((1 - 2 z) logits)`` (not ``z logits - softplus(logits)``, which
+is ``inf - inf`` at an infinite logit), from probs as ``log|1 - z - p|``, each
+with the support as a cap inside it rather than a select on the value: see
+:func:`log_prob` for why that is also the fast form.
 
 Data in ``[0, 1]`` that are not binary (greyscale pixels) have ``log_prob =
 -inf`` here, which is the mathematics: use ``jr.continuous_bernoulli``, the
@@ -24,7 +25,8 @@ A discrete draw has no pathwise gradient: ``reparameterized=False`` in the
 family bundle, so ``estimators.pathwise`` refuses it, and the gradient of
 ``E_q[f(z)]`` comes from the score function (with a baseline) or from REBAR and
 RELAX (``estimators.rebar``, ``estimators.relax``). The gradient of ``sample``
-itself is zero. Params store ``logits``.
+itself is zero. Params store ``logits`` or ``probs``, whichever ``init`` was
+given, and gradients are with respect to that one.
 
 Examples:
     >>> params = jr.bernoulli.init(probs=jnp.array([0.0, 0.3, 1.0]))
@@ -40,26 +42,93 @@ Examples:
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 from jaxreparam import _checks
 from jaxreparam.base import Array, ArrayLike
-from jaxreparam.base import scalar_batch_shape as batch_shape
 from jaxreparam.distributions import _bundle, _common
 
 
-class BernoulliParams(NamedTuple):
-    """Params of a Bernoulli: ``logits``, the log-odds of 1.
+@jax.tree_util.register_pytree_with_keys_class
+class BernoulliParams:
+    """Params of a Bernoulli: its log-odds ``logits`` or its probability ``probs``.
+
+    One of the two is stored, the one ``init`` was given (``logits`` by default),
+    and it is the params' only leaf: a gradient with respect to the params, an
+    optax update and a ``vmap`` axis are in that parameterization, as with
+    numpyro's ``BernoulliProbs`` and ``BernoulliLogits``. The other one is
+    computed when read. ``form`` says which is stored; a gradient's ``form`` is
+    its params', so read the gradient in that form (``grads.probs`` of params
+    made from ``probs``: the other attribute of a gradient means nothing).
+
+    Which to use: ``probs`` for probabilities that a model computes (a
+    decoder's ``sigmoid``), where ``log_prob`` is one ``log`` per element;
+    ``logits`` for params that an optimizer updates directly, since no update
+    can move logits out of their range (``[-inf, inf]``), while stored probs
+    can leave ``[0, 1]``, and are then refused like any bad value.
+
+    ``BernoulliParams(logits)`` and ``BernoulliParams(probs=p)`` store their
+    argument as it is; ``jr.bernoulli.init`` also checks it.
 
     Examples:
-        >>> jr.bernoulli.init(probs=jnp.array([0.5, 1.0])).logits.tolist()
-        [0.0, inf]
+        >>> params = jr.bernoulli.init(probs=jnp.array([0.5, 1.0]))
+        >>> params.form, params.probs.tolist(), params.logits.tolist()
+        ('probs', [0.5, 1.0], [0.0, inf])
+        >>> jr.bernoulli.init(logits=0.0).form
+        'logits'
     """
 
-    logits: Array
+    __slots__ = ("_form", "_value")
+    _form: str
+    _value: Array
+
+    def __init__(self, logits: Any = None, *, probs: Any = None) -> None:
+        if (logits is None) == (probs is None):
+            raise TypeError("BernoulliParams: give logits or probs (one of them)")
+        self._form, self._value = (
+            ("logits", logits) if probs is None else ("probs", probs)
+        )
+
+    @property
+    def form(self) -> str:
+        """``"logits"`` or ``"probs"``: which of the two is stored."""
+        return self._form
+
+    @property
+    def logits(self) -> Array:
+        """The log-odds of 1: stored, or ``log(p / (1 - p))`` of stored ``probs``."""
+        return self._value if self._form == "logits" else _logit(self._value)
+
+    @property
+    def probs(self) -> Array:
+        """The probability of 1: stored, or ``sigmoid`` of the stored ``logits``."""
+        return self._value if self._form == "probs" else jax.nn.sigmoid(self._value)
+
+    def tree_flatten(self) -> tuple[tuple[Array], str]:
+        """The stored array, the only leaf; its form is static."""
+        return (self._value,), self._form
+
+    def tree_flatten_with_keys(self) -> tuple[tuple[tuple[Any, Array]], str]:
+        """The stored array, keyed by its attribute (``.logits`` or ``.probs``)."""
+        return ((jax.tree_util.GetAttrKey(self._form), self._value),), self._form
+
+    @classmethod
+    def tree_unflatten(cls, form: str, leaves: Any) -> BernoulliParams:
+        """Params of ``form`` holding ``leaves[0]`` (any object, as JAX needs)."""
+        params = object.__new__(cls)
+        params._form, (params._value,) = form, leaves
+        return params
+
+    def __repr__(self) -> str:
+        return f"BernoulliParams({self._form}={self._value!r})"
+
+
+def batch_shape(params: BernoulliParams) -> tuple[int, ...]:
+    """The shape of the stored array."""
+    return tuple(jnp.shape(params._value))
 
 
 def _valid_logits(logits):
@@ -105,11 +174,17 @@ def init(
     included: ``p = 1`` is ``logits = inf``); with neither, ``logits = 0``.
     NaN is refused (eagerly a ``ValueError``, under jit a NaN).
 
+    The params store the one given (see :class:`BernoulliParams`): gradients
+    are with respect to it.
+
     Examples:
-        >>> jr.bernoulli.init(probs=0.5)
+        >>> jr.bernoulli.init(logits=0.0)
         BernoulliParams(logits=Array(0., dtype=float32...))
-        >>> jr.bernoulli.init(probs=1.0)
-        BernoulliParams(logits=Array(inf, dtype=float32...))
+        >>> params = jr.bernoulli.init(probs=1.0)
+        >>> params
+        BernoulliParams(probs=Array(1., dtype=float32...))
+        >>> params.logits
+        Array(inf, dtype=float32...)
     """
     where = "bernoulli.init"
     if logits is not None and probs is not None:
@@ -117,7 +192,7 @@ def init(
     if probs is not None:
         probs = _checks.as_float(where, "probs", probs)
         probs = _checks.check_value(where, "probs", probs, _valid_probs, "in [0, 1]")
-        return BernoulliParams(_logit(probs))
+        return BernoulliParams(probs=probs)
     logits = _checks.as_float(where, "logits", 0.0 if logits is None else logits)
     return BernoulliParams(
         _checks.check_value(where, "logits", logits, _valid_logits, "not NaN")
@@ -198,10 +273,42 @@ def _capped_log_sigmoid_jvp(primals, tangents):
     return value, _minus_sigmoid(y, head) * dy
 
 
-def log_prob(params: BernoulliParams, z: ArrayLike) -> Array:
-    """``-softplus((1 - 2 z) logits)`` on ``{0, 1}``; ``-inf`` for any other ``z``.
+@jax.custom_jvp
+def _capped_log_mass(probs: Array, z: Array, cap: Array) -> Array:
+    """``min(log|1 - z - p|, cap)``: ``log q(z)`` from ``p`` if ``cap`` is 0.
 
-    Written as ``min(-y, cap) - log1p(e^-|y|)`` with ``y = (1 - 2 z) logits``
+    For ``z`` in ``{0, 1}``, ``|1 - z - p|`` is ``p`` or ``1 - p``: one ``log``
+    for both, exact at ``p = 0, 1``. ``cap`` is 0, ``-inf`` or NaN (``p``
+    outside ``[0, 1]``); it and ``z`` are constants (their tangents are ignored).
+    """
+    return jnp.minimum(jnp.log(jnp.abs(1 - z - probs)), cap)
+
+
+@_capped_log_mass.defjvp
+def _capped_log_mass_jvp(primals, tangents):
+    """``-dp / (1 - z - p)``, or 0 where the value is ``-inf`` (a NaN stopper)."""
+    (probs, z, cap), (dp, _, _) = primals, tangents
+    u = 1 - z - probs
+    value = _capped_log_mass(probs, z, cap)
+    slope = jnp.where((u == 0) | (cap < 0), jnp.zeros_like(u), -1 / u)
+    return value, slope * dp
+
+
+def log_prob(params: BernoulliParams, z: ArrayLike) -> Array:
+    """``log p`` at 1, ``log(1 - p)`` at 0; ``-inf`` for any other ``z``.
+
+    From ``probs`` (params of form ``"probs"``): ``log|1 - z - p|``, one
+    ``log`` per element, exact at ``p = 0`` and ``1`` (``log(1 - p)`` is within
+    half an ulp of 1 of ``log1p(-p)``, which is what it gives up for tiny
+    ``p``). The derivative is ``1 / p`` at 1 and ``-1 / (1 - p)`` at 0, and 0
+    where the value is ``-inf`` (``q(z) = 0``, or ``z`` off the support), so
+    that a saturated ``sigmoid`` upstream gives 0, not ``0 * inf = NaN``. A
+    ``p`` outside ``[0, 1]`` (stored probs that an update moved out) is refused
+    like any bad value: a ``ValueError`` eagerly, NaN under jit, a raise in
+    checking mode.
+
+    From ``logits``: ``-softplus((1 - 2 z) logits)``, written as
+    ``min(-y, cap) - log1p(e^-|y|)`` with ``y = (1 - 2 z) logits``
     and ``cap`` 0 on ``{0, 1}``, ``-inf`` elsewhere: exact at infinite logits
     (``0`` and ``-inf``, never ``inf - inf``), ``-inf`` off the support whatever
     the logit, NaN for NaN in ``z`` or ``logits`` (and where ``(1 - 2 z)
@@ -214,9 +321,20 @@ def log_prob(params: BernoulliParams, z: ArrayLike) -> Array:
     of that kernel, at about 2x its cost).
     """
     z = jnp.asarray(z)
-    dtype = jnp.result_type(params.logits, z)
+    dtype = jnp.result_type(params._value, z)
     on_support = (z == 0) | (z == 1)
     cap = jnp.where(on_support, jnp.zeros((), dtype), jnp.asarray(-jnp.inf, dtype))
+    if params.form == "probs":  # the one form that an update can move out of range
+        probs = _checks.check_value(  # under jit the NaN goes into the cap, no select
+            "bernoulli.log_prob",
+            "probs",
+            params.probs,
+            _valid_probs,
+            "in [0, 1]",
+            nan_under_jit=False,
+        )
+        cap = jnp.where(_valid_probs(probs), cap, jnp.asarray(jnp.nan, dtype))
+        return _capped_log_mass(probs, z.astype(dtype), cap)
     return _capped_log_sigmoid((1 - 2 * z) * params.logits, cap)
 
 
@@ -229,16 +347,27 @@ def entropy(params: BernoulliParams) -> Array:
 
 
 def mean(params: BernoulliParams) -> Array:
-    """``sigmoid(logits)``, the probability of 1."""
-    return jax.nn.sigmoid(params.logits)
+    """``p``, the probability of 1 (``sigmoid(logits)`` from logits)."""
+    return params.probs
 
 
 def variance(params: BernoulliParams) -> Array:
-    """``p (1 - p)`` with ``p = sigmoid(logits)``."""
+    """``p (1 - p)`` (``sigmoid(logits) sigmoid(-logits)`` from logits)."""
+    if params.form == "probs":
+        return params.probs * (1 - params.probs)
     return jax.nn.sigmoid(params.logits) * jax.nn.sigmoid(-params.logits)
 
 
-_FUNCTIONS = (init, sample, log_prob, entropy, mean, variance)
+def to_natural(params: BernoulliParams) -> dict[str, Array]:
+    """``{"logits": ...}`` or ``{"probs": ...}``: the stored one, as given."""
+    return {params.form: params._value}
+
+
+_FUNCTIONS = (init, sample, log_prob, entropy, mean, variance, to_natural)
 bernoulli = _bundle.family(
-    "bernoulli", BernoulliParams, *_FUNCTIONS, reparameterized=False
+    "bernoulli",
+    BernoulliParams,
+    *_FUNCTIONS,
+    batch_shape=batch_shape,
+    reparameterized=False,
 )

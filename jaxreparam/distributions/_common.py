@@ -62,7 +62,7 @@ def prepare(
     """Checks ``key`` and ``sample_shape``; returns key, full shape and dtype."""
     key = _checks.check_key(key)
     shape = _checks.check_sample_shape(sample_shape) + tuple(batch_shape)
-    dtype = jnp.result_type(*params)
+    dtype = jnp.result_type(*jax.tree.leaves(params))
     return key, shape, dtype
 
 

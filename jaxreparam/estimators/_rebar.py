@@ -201,7 +201,7 @@ def relax(
     Examples:
         >>> f = lambda b: (b - 0.45) ** 2
         >>> c = jr.estimators.rebar_control_variate(jr.bernoulli, f)  # or any c
-        >>> params = jr.bernoulli.init(probs=0.3)
+        >>> params = jr.bernoulli.init(logits=jnp.log(0.3 / 0.7))  # p = 0.3
         >>> g = jax.grad(jr.estimators.relax, argnums=1)(
         ...     jax.random.key(0), params, jr.bernoulli, f, control_variate=c,
         ...     control_params=jr.estimators.init_rebar(), num_samples=1000)
@@ -270,7 +270,7 @@ def rebar(
 
     Examples:
         >>> import jax, jaxreparam as jr
-        >>> params = jr.bernoulli.init(probs=0.3)
+        >>> params = jr.bernoulli.init(logits=jnp.log(0.3 / 0.7))  # p = 0.3
         >>> f = lambda b: (b - 0.45) ** 2
         >>> grad = jax.jit(jax.grad(lambda key, params: jr.estimators.rebar(
         ...     key, params, jr.bernoulli, f, num_samples=1000), argnums=1))

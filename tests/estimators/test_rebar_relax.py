@@ -35,6 +35,7 @@ import jaxreparam as jr
 
 NUM_DRAWS = 20_000
 THETA = 0.3  # the probability of 1 in the toy problem
+LOGIT = float(np.log(THETA / (1 - THETA)))  # params in logits: gradients in logits
 BERNOULLI = jr.bernoulli
 CATEGORICAL = jr.categorical
 
@@ -101,7 +102,7 @@ def _below(low, high):
 
 @pytest.mark.parametrize("t", [0.45, 0.499])
 def test_toy_gradient_is_unbiased(key, t):
-    params = jr.bernoulli.init(probs=jnp.float32(THETA))
+    params = jr.bernoulli.init(logits=jnp.float32(LOGIT))
     exact = THETA * (1 - THETA) * (1 - 2 * t)
     f = toy(t)
     relax = functools.partial(
@@ -199,7 +200,7 @@ def test_categorical_is_unbiased(key):
 
 
 def test_value_is_an_unbiased_estimate_of_the_expectation(key):
-    params = jr.bernoulli.init(probs=jnp.float32(THETA))
+    params = jr.bernoulli.init(logits=jnp.float32(LOGIT))
     values = jax.jit(
         jax.vmap(lambda k: jr.estimators.rebar(k, params, BERNOULLI, toy(0.45)))
     )(jax.random.split(key, NUM_DRAWS))
@@ -334,14 +335,14 @@ def _moving_average_draws(params, f, key):
 
 @functools.cache
 def _toy_moving_average_variance():
-    params = jr.bernoulli.init(probs=jnp.float32(THETA))
+    params = jr.bernoulli.init(logits=jnp.float32(LOGIT))
     return _variance(_moving_average_draws(params, toy(0.45), jax.random.key(10)))
 
 
 def test_untuned_rebar_is_noisier_than_the_moving_average_on_the_toy():
     # REBAR at temperature 0.5, eta 1 and no baseline: its reparameterization
     # terms add more variance than the relaxation removes (0.022 against 3e-4).
-    params = jr.bernoulli.init(probs=jnp.float32(THETA))
+    params = jr.bernoulli.init(logits=jnp.float32(LOGIT))
     default = functools.partial(jr.estimators.rebar, f=toy(0.45), family=BERNOULLI)
     untuned = _variance(_gradient_draws(default, jax.random.key(11), params))
     assert _below(_toy_moving_average_variance(), untuned)
@@ -350,7 +351,7 @@ def test_untuned_rebar_is_noisier_than_the_moving_average_on_the_toy():
 @pytest.mark.slow
 def test_fitted_relax_and_rebar_below_the_moving_average_on_the_toy():
     f = toy(0.45)
-    params = jr.bernoulli.init(probs=jnp.float32(THETA))
+    params = jr.bernoulli.init(logits=jnp.float32(LOGIT))
     keys = jax.random.split(jax.random.key(12), 4)
     relax_cv = _mlp_control_variate(f)
     relax_params = _fit_control(
@@ -381,7 +382,7 @@ def test_rebar_beats_the_score_function_when_variables_interact(key):
     def f(b):
         return (jnp.sum(b) - t * size) ** 2 / size
 
-    params = jr.bernoulli.init(probs=jnp.full(size, THETA))
+    params = jr.bernoulli.init(logits=jnp.full(size, LOGIT))
     # Constant baselines from independent draws: E f(b) for the score function,
     # E f(b) - E f(sigmoid(z / temperature)) for REBAR (z~ has the law of z).
     k_b, k_z, k_sf, k_rebar = jax.random.split(key, 4)
