@@ -12,9 +12,10 @@ logit of about 17) gives: ``log_prob(1 | p = 1) = 0`` and ``log_prob(0 | p = 1) 
 -inf`` exactly, and every gradient is finite where the value is. ``log_prob`` is
 written from the form the params store (:class:`BernoulliParams`): from logits
 as ``-softplus((1 - 2 z) logits)`` (not ``z logits - softplus(logits)``, which
-is ``inf - inf`` at an infinite logit), from probs as ``log|1 - z - p|``, each
-with the support as a cap inside it rather than a select on the value: see
-:func:`log_prob` for why that is also the fast form.
+is ``inf - inf`` at an infinite logit) with the support as a cap inside it
+rather than a select on the value, from probs as ``log|1 - z - p|`` with the
+support as a mask under the ``log``: see :func:`log_prob` for why those are
+also the fast forms.
 
 Data in ``[0, 1]`` that are not binary (greyscale pixels) have ``log_prob =
 -inf`` here, which is the mathematics: use ``jr.continuous_bernoulli``, the
@@ -274,38 +275,42 @@ def _capped_log_sigmoid_jvp(primals, tangents):
 
 
 @jax.custom_jvp
-def _capped_log_mass(probs: Array, z: Array, cap: Array) -> Array:
-    """``min(log|1 - z - p|, cap)``: ``log q(z)`` from ``p`` if ``cap`` is 0.
+def _log_mass(probs: Array, z: Array, mask: Array) -> Array:
+    """``log|1 - z - p|`` where ``mask`` is 1, ``log(mask)`` elsewhere.
 
     For ``z`` in ``{0, 1}``, ``|1 - z - p|`` is ``p`` or ``1 - p``: one ``log``
-    for both, exact at ``p = 0, 1``. ``cap`` is 0, ``-inf`` or NaN (``p``
-    outside ``[0, 1]``); it and ``z`` are constants (their tangents are ignored).
+    for both, exact at ``p = 0, 1``. ``mask`` is 1 on the support, 0 off it
+    (``-inf``) and NaN for NaN in ``z`` or ``p`` outside ``[0, 1]``; it and ``z``
+    are constants (their tangents are ignored). One select feeding the ``log``
+    is what XLA's CPU backend fuses best: value and gradient then make one
+    intermediate array besides ``p``.
     """
-    return jnp.minimum(jnp.log(jnp.abs(1 - z - probs)), cap)
+    return jnp.log(jnp.where(mask == 1, jnp.abs(1 - z - probs), mask))
 
 
-@_capped_log_mass.defjvp
-def _capped_log_mass_jvp(primals, tangents):
-    """``-dp / (1 - z - p)``, or 0 where the value is ``-inf`` (a NaN stopper)."""
-    (probs, z, cap), (dp, _, _) = primals, tangents
+@_log_mass.defjvp
+def _log_mass_jvp(primals, tangents):
+    """``-dp / (1 - z - p)``, or 0 where the value is not finite (a NaN stopper)."""
+    (probs, z, mask), (dp, _, _) = primals, tangents
     u = 1 - z - probs
-    value = _capped_log_mass(probs, z, cap)
-    slope = jnp.where((u == 0) | (cap < 0), jnp.zeros_like(u), -1 / u)
-    return value, slope * dp
+    slope = jnp.where((u == 0) | (mask != 1), jnp.zeros_like(u), -1 / u)
+    return _log_mass(probs, z, mask), slope * dp
 
 
 def log_prob(params: BernoulliParams, z: ArrayLike) -> Array:
     """``log p`` at 1, ``log(1 - p)`` at 0; ``-inf`` for any other ``z``.
 
-    From ``probs`` (params of form ``"probs"``): ``log|1 - z - p|``, one
-    ``log`` per element, exact at ``p = 0`` and ``1`` (``log(1 - p)`` is within
-    half an ulp of 1 of ``log1p(-p)``, which is what it gives up for tiny
-    ``p``). The derivative is ``1 / p`` at 1 and ``-1 / (1 - p)`` at 0, and 0
-    where the value is ``-inf`` (``q(z) = 0``, or ``z`` off the support), so
-    that a saturated ``sigmoid`` upstream gives 0, not ``0 * inf = NaN``. A
-    ``p`` outside ``[0, 1]`` (stored probs that an update moved out) is refused
-    like any bad value: a ``ValueError`` eagerly, NaN under jit, a raise in
-    checking mode.
+    From ``probs`` (params of form ``"probs"``): ``log|1 - z - p|`` on the
+    support, one ``log`` per element, exact at ``p = 0`` and ``1``
+    (``log(1 - p)`` is within half an ulp of 1 of ``log1p(-p)``, which is what
+    it gives up for tiny ``p``). The derivative is ``1 / p`` at 1 and
+    ``-1 / (1 - p)`` at 0, and 0 where the value is ``-inf`` (``q(z) = 0``, or
+    ``z`` off the support), so that a saturated ``sigmoid`` upstream gives 0,
+    not ``0 * inf = NaN``. A ``p`` outside ``[0, 1]`` (stored probs that an
+    update moved out) is refused like any bad value: a ``ValueError`` eagerly,
+    NaN under jit, a raise in checking mode. The support is a mask under the
+    ``log`` (one select feeding it), which XLA's CPU backend fuses into one
+    pass with the gradient: 0.55-0.83x hand-written ``x log p + (1 - x) log1p(-p)``.
 
     From ``logits``: ``-softplus((1 - 2 z) logits)``, written as
     ``min(-y, cap) - log1p(e^-|y|)`` with ``y = (1 - 2 z) logits``
@@ -323,9 +328,8 @@ def log_prob(params: BernoulliParams, z: ArrayLike) -> Array:
     z = jnp.asarray(z)
     dtype = jnp.result_type(params._value, z)
     on_support = (z == 0) | (z == 1)
-    cap = jnp.where(on_support, jnp.zeros((), dtype), jnp.asarray(-jnp.inf, dtype))
     if params.form == "probs":  # the one form that an update can move out of range
-        probs = _checks.check_value(  # under jit the NaN goes into the cap, no select
+        probs = _checks.check_value(  # under jit the NaN goes into the mask
             "bernoulli.log_prob",
             "probs",
             params.probs,
@@ -333,8 +337,10 @@ def log_prob(params: BernoulliParams, z: ArrayLike) -> Array:
             "in [0, 1]",
             nan_under_jit=False,
         )
-        cap = jnp.where(_valid_probs(probs), cap, jnp.asarray(jnp.nan, dtype))
-        return _capped_log_mass(probs, z.astype(dtype), cap)
+        defined = _valid_probs(probs) & (z == z)  # NaN for NaN z, as from logits
+        mask = jnp.where(defined, on_support.astype(dtype), jnp.asarray(jnp.nan, dtype))
+        return _log_mass(probs, z.astype(dtype), mask)
+    cap = jnp.where(on_support, jnp.zeros((), dtype), jnp.asarray(-jnp.inf, dtype))
     return _capped_log_sigmoid((1 - 2 * z) * params.logits, cap)
 
 
