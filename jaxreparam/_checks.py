@@ -233,8 +233,8 @@ def check_value(
 
     Returns ``value``, or under tracing without checking mode, ``value`` with NaN
     wherever it is invalid; with ``nan_under_jit=False``, ``value`` as it is
-    there (for a caller whose own arithmetic already makes NaN of an invalid
-    value, without a select).
+    there, for a caller that puts the NaN in its result itself (where a select
+    it makes anyway costs less than one on ``value``).
     """
     if is_concrete(value):
         array = np.asarray(value)
