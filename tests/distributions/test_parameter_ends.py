@@ -119,6 +119,14 @@ def points(case):
     return [(a, side, at(case, a, v)) for a in arguments(case) for side, v in ends(a)]
 
 
+def stack(case, ends_here, dtype):
+    """The natural values of ``ends_here`` (from :func:`points`), stacked first."""
+    return {
+        k: jnp.asarray(np.stack([p[2][k] for p in ends_here]), dtype)
+        for k in case.natural
+    }
+
+
 def run(family, natural):
     """Everything the sweep checks, as a dict of arrays, from natural values."""
     params = family.init(**natural)
@@ -200,10 +208,7 @@ def test_ends_jitted(name, dtype):
     case = CASES[name]
     ends_here = points(case)
     with jax.enable_x64(dtype == jnp.float64):
-        stacked = {
-            k: jnp.asarray(np.stack([p[2][k] for p in ends_here]), dtype)
-            for k in case.natural
-        }
+        stacked = stack(case, ends_here, dtype)
         out = jax.jit(jax.vmap(lambda n: run(case.family, n)))(stacked)
         failures = []
         for i, (arg, side, _) in enumerate(ends_here):
@@ -248,12 +253,10 @@ def test_ends_eager(name, dtype):
     ends_here = points(case)
     failures = []
     with jax.enable_x64(dtype == jnp.float64):
-        stacked = {
-            k: jnp.asarray(np.stack([p[2][k] for p in ends_here]), dtype)
-            for k in case.natural
-        }
         try:
-            batched = rows(run(case.family, stacked), len(ends_here))
+            batched = rows(
+                run(case.family, stack(case, ends_here, dtype)), len(ends_here)
+            )
         except Exception:  # noqa: BLE001 - each end alone says what fails
             batched = [None] * len(ends_here)
         for (arg, side, natural), row in zip(ends_here, batched, strict=True):
